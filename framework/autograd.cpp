@@ -1,0 +1,132 @@
+#include "framework/autograd.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <unordered_set>
+
+#include "framework/parallel.hpp"
+
+namespace xseq {
+namespace {
+
+thread_local bool t_grad_enabled = true;
+std::atomic<std::uint64_t> g_next_sequence{0};
+std::atomic<std::int64_t> g_live_nodes{0};
+
+void add_into(Tensor& dst, const Tensor& src) {
+  float* d = dst.data();
+  const float* s = src.data();
+  const std::int64_t n = dst.numel();
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) d[i] += s[i];
+}
+
+}  // namespace
+
+Node::Node(const char* op_name, std::vector<Variable> in, BackwardFn fn)
+    : op(op_name), inputs(std::move(in)), backward(std::move(fn)), sequence(g_next_sequence++) {
+  ++g_live_nodes;
+}
+
+Node::~Node() { --g_live_nodes; }
+
+std::int64_t live_graph_nodes() { return g_live_nodes.load(); }
+
+bool grad_enabled() { return t_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+
+Variable::Variable(Tensor value, bool requires_grad) : impl_(std::make_shared<VariableImpl>()) {
+  XSEQ_CHECK(value.defined(), "Variable: cannot wrap an undefined tensor");
+  impl_->value = std::move(value);
+  impl_->requires_grad = requires_grad;
+}
+
+Variable Variable::from_op(const char* op, Tensor value, std::vector<Variable> inputs,
+                           BackwardFn backward) {
+  Variable out(std::move(value), false);
+  if (!t_grad_enabled) return out;
+  bool any = false;
+  for (const auto& in : inputs) {
+    XSEQ_CHECK(in.defined(), op, ": an input variable is undefined");
+    if (in.requires_grad()) {
+      XSEQ_CHECK(!in.impl_->graph_released, op,
+                 ": an input's graph was already freed by backward(); recompute it, or call "
+                 "backward(retain_graph=true)");
+      any = true;
+    }
+  }
+  if (!any) return out;
+  out.impl_->requires_grad = true;
+  out.impl_->node = std::make_shared<Node>(op, std::move(inputs), std::move(backward));
+  return out;
+}
+
+void Variable::set_requires_grad(bool on) {
+  XSEQ_CHECK(is_leaf(), "set_requires_grad: only leaf variables (inputs, parameters) can change it");
+  impl_->requires_grad = on;
+}
+
+Tensor& Variable::grad_buffer() const {
+  if (!impl_->grad.defined()) impl_->grad = Tensor::zeros(impl_->value.shape());
+  return impl_->grad;
+}
+
+void Variable::accumulate_grad(const Tensor& g) const {
+  XSEQ_CHECK(g.shape() == shape(), "accumulate_grad: gradient shape ", g.shape(),
+             " does not match the variable's shape ", shape());
+  if (!impl_->grad.defined()) {
+    impl_->grad = g.clone();
+  } else {
+    add_into(impl_->grad, g);
+  }
+}
+
+void Variable::backward(bool retain_graph) {
+  XSEQ_CHECK(defined() && numel() == 1, "backward: without a seed gradient the variable must have one "
+             "element (a loss), got shape ", defined() ? shape() : Shape{});
+  backward(Tensor::ones(shape()), retain_graph);
+}
+
+void Variable::backward(const Tensor& seed, bool retain_graph) {
+  XSEQ_CHECK(defined(), "backward: variable is undefined");
+  XSEQ_CHECK(seed.shape() == shape(), "backward: seed gradient shape ", seed.shape(),
+             " does not match the variable's shape ", shape());
+  XSEQ_CHECK(!impl_->graph_released, "backward: this graph was already freed by an earlier "
+             "backward(); pass retain_graph=true to backpropagate through it twice");
+  if (!requires_grad()) return;  // nothing upstream wants a gradient
+  accumulate_grad(seed);
+  if (!impl_->node) return;
+
+  // Collect every variable with a node reachable from here (explicit stack).
+  // `order` holds references, so no variable is freed while backward still
+  // needs it, even when releasing a node drops the last other reference.
+  std::vector<Variable> order;
+  std::unordered_set<const VariableImpl*> seen{impl_.get()};
+  std::vector<Variable> stack{*this};
+  while (!stack.empty()) {
+    Variable v = std::move(stack.back());
+    stack.pop_back();
+    for (const Variable& in : v.impl_->node->inputs)
+      if (in.impl_->node && seen.insert(in.impl()).second) stack.push_back(in);
+    order.push_back(std::move(v));
+  }
+  std::sort(order.begin(), order.end(), [](const Variable& a, const Variable& b) {
+    return a.impl_->node->sequence > b.impl_->node->sequence;
+  });
+
+  for (Variable& v : order) {
+    VariableImpl* impl = v.impl();
+    if (impl->grad.defined()) impl->node->backward(impl->grad);
+    if (!retain_graph) {
+      // Interior gradients and the tensors saved for backward are no longer needed.
+      if (impl != impl_.get()) impl->grad = Tensor();
+      impl->graph_released = true;
+      impl->node.reset();
+      v = Variable();
+    }
+  }
+}
+
+}  // namespace xseq

@@ -1,0 +1,86 @@
+#include <algorithm>
+#include <vector>
+
+#include "framework/ops/kernels.hpp"
+
+namespace xseq::detail {
+
+RowMap::RowMap(const Shape& out, const Shape& in) {
+  const int n = out.ndim();
+  if (n == 0) return;  // a 0-d output is one row of one element
+  const int offset = n - in.ndim();
+  std::int64_t stride = 1;
+  std::int64_t strides[Shape::kMaxDims]{};
+  for (int d = n - 1; d >= 0; --d) {
+    const int id = d - offset;
+    const std::int64_t size = id >= 0 ? in[id] : 1;
+    strides[d] = (size == 1 && out[d] != 1) ? 0 : stride;
+    stride *= size;
+  }
+  outer_ndim = n - 1;
+  for (int d = 0; d < n - 1; ++d) {
+    out_dims[d] = out[d];
+    in_strides[d] = strides[d];
+  }
+  inner = out[n - 1];
+  inner_stride = strides[n - 1];
+  rows = inner > 0 ? out.numel() / inner : 0;
+}
+
+void reduce_add_to(const Tensor& g, Tensor& target, float scale) {
+  const float* pg = g.data();
+  float* pt = target.data();
+  if (g.shape() == target.shape()) {
+    const std::int64_t n = g.numel();
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) pt[i] += scale * pg[i];
+    return;
+  }
+  // Several rows of g may land on one row of target, so this loop stays serial
+  // (a parallel version would need per-thread partials; reductions here are small).
+  const RowMap map(g.shape(), target.shape());
+  const std::int64_t inner = map.inner;
+  for (std::int64_t r = 0; r < map.rows; ++r) {
+    const float* rg = pg + r * inner;
+    float* rt = pt + map.row_offset(r);
+    if (map.inner_stride == 1) {
+      for (std::int64_t j = 0; j < inner; ++j) rt[j] += scale * rg[j];
+    } else {
+      float s = 0.0f;
+      for (std::int64_t j = 0; j < inner; ++j) s += rg[j];
+      rt[0] += scale * s;
+    }
+  }
+}
+
+void broadcast_add_to(const Tensor& src, Tensor& target, float scale) {
+  const RowMap map(target.shape(), src.shape());
+  const float* ps = src.data();
+  float* pt = target.data();
+  const std::int64_t inner = map.inner, ss = map.inner_stride;
+#pragma omp parallel for if (target.numel() > kParallelGrain) schedule(static)
+  for (std::int64_t r = 0; r < map.rows; ++r) {
+    const float* rs = ps + map.row_offset(r);
+    float* rt = pt + r * inner;
+    for (std::int64_t j = 0; j < inner; ++j) rt[j] += scale * rs[j * ss];
+  }
+}
+
+Shape keepdim_shape(const Shape& x, const std::vector<int>& axes, const char* op) {
+  Shape out = x;
+  if (axes.empty()) {
+    for (int d = 0; d < x.ndim(); ++d) out[d] = 1;
+    return out;
+  }
+  std::vector<int> seen;
+  for (int axis : axes) {
+    const int a = normalize_axis(axis, x.ndim(), op);
+    XSEQ_CHECK(std::find(seen.begin(), seen.end(), a) == seen.end(), op, ": axis ", axis,
+               " is listed twice for shape ", x);
+    seen.push_back(a);
+    out[a] = 1;
+  }
+  return out;
+}
+
+}  // namespace xseq::detail

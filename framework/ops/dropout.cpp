@@ -1,0 +1,36 @@
+// Inverted dropout. The keep mask is a pure function of (rng seed, counter),
+// so backward regenerates it instead of storing it, and the mask is the same
+// for any thread count.
+//   y = x * keep / (1 - p),  dx = dy * keep / (1 - p)
+#include "framework/ops.hpp"
+#include "framework/ops/kernels.hpp"
+
+namespace xseq {
+namespace {
+
+void apply_mask(const float* in, float* out, std::int64_t n, float p, std::uint64_t seed,
+                std::uint64_t first, bool accumulate) {
+  const float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for if (n > kParallelGrain) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const bool keep = Rng::to_uniform(Rng::hash(seed, first + std::uint64_t(i))) >= p;
+    const float v = keep ? in[i] * scale : 0.0f;
+    if (accumulate) out[i] += v; else out[i] = v;
+  }
+}
+
+}  // namespace
+
+Variable dropout(const Variable& x, float p, bool training, Rng& rng) {
+  XSEQ_CHECK(p >= 0.0f && p < 1.0f, "dropout: probability must be in [0, 1), got ", p);
+  if (!training || p == 0.0f) return x;
+  const std::int64_t n = x.numel();
+  const std::uint64_t seed = rng.seed(), first = rng.reserve(std::uint64_t(n));
+  Tensor y(x.shape());
+  apply_mask(x.value().data(), y.data(), n, p, seed, first, false);
+  return Variable::from_op("dropout", y, {x}, [x, p, seed, first](const Tensor& gy) mutable {
+    apply_mask(gy.data(), x.grad_buffer().data(), gy.numel(), p, seed, first, true);
+  });
+}
+
+}  // namespace xseq

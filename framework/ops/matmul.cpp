@@ -1,0 +1,111 @@
+// matmul: every product goes to BLAS sgemm; transposes are GEMM flags, never copies.
+//
+// C = op(A) op(B). Backward (each accumulates with beta = 1):
+//   dA = dC op(B)^T          (stored as op(A)'s transpose when transpose_a)
+//   dB = op(A)^T dC          (likewise for transpose_b)
+// Written as GEMMs on the stored (untransposed) operands:
+//   !ta: dA = gemm(dC, B, false, !tb)      ta: dA = gemm(B, dC, tb, true)
+//   !tb: dB = gemm(A, dC, !ta, false)      tb: dB = gemm(dC, A, true, ta)
+#include "framework/blas.hpp"
+#include "framework/ops.hpp"
+
+namespace xseq {
+namespace {
+
+// One operand's view as a batch of matrices.
+struct MatrixBatch {
+  std::int64_t batch;   // number of matrices (1 for a 2-d operand)
+  std::int64_t rows, cols;  // as stored
+  std::int64_t stride;  // elements between consecutive matrices (0 = broadcast)
+};
+
+struct MatmulPlan {
+  MatrixBatch a, b;
+  std::int64_t batch, M, N, K;
+  Shape out_shape;
+};
+
+MatmulPlan plan_matmul(const Shape& as, const Shape& bs, bool ta, bool tb) {
+  XSEQ_CHECK(as.ndim() >= 2 && bs.ndim() >= 2, "matmul: both operands need at least 2 dimensions, got a ",
+             as, " and b ", bs);
+  MatmulPlan p{};
+  const std::int64_t a_rows = as.dim(-2), a_cols = as.dim(-1);
+  const std::int64_t b_rows = bs.dim(-2), b_cols = bs.dim(-1);
+  const std::int64_t K_a = ta ? a_rows : a_cols;
+  const std::int64_t K_b = tb ? b_cols : b_rows;
+  XSEQ_CHECK(K_a == K_b, "matmul: inner dimensions differ: a ", as, (ta ? " (transposed)" : ""), " has ",
+             K_a, ", b ", bs, (tb ? " (transposed)" : ""), " has ", K_b);
+  p.K = K_a;
+  p.M = ta ? a_cols : a_rows;
+  p.N = tb ? b_rows : b_cols;
+
+  if (bs.ndim() == 2 && !ta) {
+    // (..., M, K) @ (K, N): fold a's leading axes into M; one GEMM.
+    p.M = as.numel() / a_cols;
+    p.batch = 1;
+    p.a = {1, p.M, a_cols, 0};
+    p.b = {1, b_rows, b_cols, 0};
+    for (int d = 0; d < as.ndim() - 1; ++d) p.out_shape.push_back(as[d]);
+    p.out_shape.push_back(p.N);
+    return p;
+  }
+  const std::int64_t a_batch = as.numel() / (a_rows * a_cols == 0 ? 1 : a_rows * a_cols);
+  const std::int64_t b_batch = bs.numel() / (b_rows * b_cols == 0 ? 1 : b_rows * b_cols);
+  const bool a_batched = as.ndim() > 2, b_batched = bs.ndim() > 2;
+  if (a_batched && b_batched) {
+    XSEQ_CHECK(as.ndim() == bs.ndim(), "matmul: batched operands need the same batch axes, got a ", as,
+               " and b ", bs);
+    for (int d = 0; d < as.ndim() - 2; ++d)
+      XSEQ_CHECK(as[d] == bs[d], "matmul: batch axis ", d, " differs: a ", as, " and b ", bs,
+                 " (batch axes must match exactly)");
+  }
+  const Shape& lead = a_batched ? as : bs;
+  p.batch = a_batched ? a_batch : b_batch;
+  p.a = {p.batch, a_rows, a_cols, a_batched ? a_rows * a_cols : 0};
+  p.b = {p.batch, b_rows, b_cols, b_batched ? b_rows * b_cols : 0};
+  for (int d = 0; d < lead.ndim() - 2; ++d) p.out_shape.push_back(lead[d]);
+  p.out_shape.push_back(p.M);
+  p.out_shape.push_back(p.N);
+  return p;
+}
+
+// C (batch of M x N, or one matrix accumulated over the batch when stride_c == 0)
+void batched(bool ta, bool tb, std::int64_t batch, std::int64_t M, std::int64_t N, std::int64_t K,
+             const float* A, std::int64_t sa, const float* B, std::int64_t sb, float beta, float* C,
+             std::int64_t sc) {
+  gemm_batched(ta, tb, batch, M, N, K, 1.0f, A, sa, B, sb, beta, C, sc);
+}
+
+}  // namespace
+
+Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
+  const MatmulPlan p = plan_matmul(a.shape(), b.shape(), ta, tb);
+  Tensor y(p.out_shape);
+  batched(ta, tb, p.batch, p.M, p.N, p.K, a.value().data(), p.a.stride, b.value().data(), p.b.stride,
+          0.0f, y.data(), p.M * p.N);
+
+  return Variable::from_op("matmul", y, {a, b}, [a, b, p, ta, tb](const Tensor& gy) mutable {
+    const float* A = a.value().data();
+    const float* B = b.value().data();
+    const float* G = gy.data();
+    const std::int64_t sg = p.M * p.N;
+    if (a.requires_grad()) {
+      float* dA = a.grad_buffer().data();
+      const std::int64_t sda = p.a.stride;  // 0 when a is shared by the batch: accumulate
+      if (!ta)
+        batched(false, !tb, p.batch, p.M, p.K, p.N, G, sg, B, p.b.stride, 1.0f, dA, sda);
+      else
+        batched(tb, true, p.batch, p.K, p.M, p.N, B, p.b.stride, G, sg, 1.0f, dA, sda);
+    }
+    if (b.requires_grad()) {
+      float* dB = b.grad_buffer().data();
+      const std::int64_t sdb = p.b.stride;
+      if (!tb)
+        batched(!ta, false, p.batch, p.K, p.N, p.M, A, p.a.stride, G, sg, 1.0f, dB, sdb);
+      else
+        batched(true, ta, p.batch, p.N, p.K, p.M, G, sg, A, p.a.stride, 1.0f, dB, sdb);
+    }
+  });
+}
+
+}  // namespace xseq

@@ -1,0 +1,117 @@
+// softmax and log_softmax over the last axis with an optional additive mask,
+// one fused pass per row (mask add, max, exp, sum, normalise).
+//   softmax:     y = exp(z - max) / sum exp(z - max),  z = x + mask
+//                dx = y * (dy - sum(dy * y))
+//   log_softmax: y = z - max - log sum exp(z - max)
+//                dx = dy - exp(y) * sum(dy)   (0 at masked positions)
+#include <cmath>
+#include <limits>
+
+#include "framework/ops.hpp"
+#include "framework/ops/kernels.hpp"
+
+namespace xseq {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+void check_mask(const char* op, const Variable& x, const Tensor& mask) {
+  if (!mask.defined()) return;
+  XSEQ_CHECK(x.ndim() >= 1, op, ": input must have at least one axis, got ", x.shape());
+  XSEQ_CHECK(broadcast_shapes(x.shape(), mask.shape(), op) == x.shape(), op, ": mask of shape ",
+             mask.shape(), " does not broadcast to the input's shape ", x.shape());
+}
+
+// Computes one row: writes z = x + mask into y, returns the row maximum.
+inline float masked_row(const float* x, const float* m, std::int64_t m_stride, float* y, std::int64_t n) {
+  float mx = kNegInf;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float z = m ? x[j] + m[j * m_stride] : x[j];
+    y[j] = z;
+    mx = z > mx ? z : mx;
+  }
+  return mx;
+}
+
+template <bool Log>
+Tensor softmax_forward(const char* op, const Variable& x, const Tensor& mask) {
+  check_mask(op, x, mask);
+  XSEQ_CHECK(x.ndim() >= 1, op, ": input must have at least one axis, got ", x.shape());
+  const Tensor& xv = x.value();
+  Tensor y(xv.shape());
+  const std::int64_t n = xv.dim(-1);
+  const std::int64_t rows = n ? xv.numel() / n : 0;
+  const detail::RowMap mmap(xv.shape(), mask.defined() ? mask.shape() : Shape{});
+  const float* px = xv.data();
+  const float* pm = mask.defined() ? mask.data() : nullptr;
+  float* py = y.data();
+#pragma omp parallel for if (xv.numel() > kParallelGrain) schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* yr = py + r * n;
+    const float mx = masked_row(px + r * n, pm ? pm + mmap.row_offset(r) : nullptr, mmap.inner_stride, yr, n);
+    if (mx == kNegInf) {  // every position masked
+      for (std::int64_t j = 0; j < n; ++j) yr[j] = Log ? kNegInf : 0.0f;
+      continue;
+    }
+    float total = 0.0f;
+    if (Log) {
+      for (std::int64_t j = 0; j < n; ++j) total += std::exp(yr[j] - mx);
+      const float shift = mx + std::log(total);
+      for (std::int64_t j = 0; j < n; ++j) yr[j] -= shift;
+    } else {
+      for (std::int64_t j = 0; j < n; ++j) {
+        yr[j] = std::exp(yr[j] - mx);
+        total += yr[j];
+      }
+      const float inv = 1.0f / total;
+      for (std::int64_t j = 0; j < n; ++j) yr[j] *= inv;
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
+Variable softmax(const Variable& x, const Tensor& mask) {
+  Tensor y = softmax_forward<false>("softmax", x, mask);
+  return Variable::from_op("softmax", y, {x}, [x, y](const Tensor& gy) mutable {
+    const std::int64_t n = y.dim(-1);
+    const std::int64_t rows = n ? y.numel() / n : 0;
+    const float* py = y.data();
+    const float* pg = gy.data();
+    float* gx = x.grad_buffer().data();
+#pragma omp parallel for if (y.numel() > kParallelGrain) schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* yr = py + r * n;
+      const float* gr = pg + r * n;
+      float dot = 0.0f;
+      for (std::int64_t j = 0; j < n; ++j) dot += gr[j] * yr[j];
+      float* dx = gx + r * n;
+      for (std::int64_t j = 0; j < n; ++j) dx[j] += yr[j] * (gr[j] - dot);
+    }
+  });
+}
+
+Variable log_softmax(const Variable& x, const Tensor& mask) {
+  Tensor y = softmax_forward<true>("log_softmax", x, mask);
+  return Variable::from_op("log_softmax", y, {x}, [x, y](const Tensor& gy) mutable {
+    const std::int64_t n = y.dim(-1);
+    const std::int64_t rows = n ? y.numel() / n : 0;
+    const float* py = y.data();
+    const float* pg = gy.data();
+    float* gx = x.grad_buffer().data();
+#pragma omp parallel for if (y.numel() > kParallelGrain) schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* yr = py + r * n;
+      const float* gr = pg + r * n;
+      float total = 0.0f;
+      for (std::int64_t j = 0; j < n; ++j)
+        if (yr[j] != kNegInf) total += gr[j];
+      float* dx = gx + r * n;
+      for (std::int64_t j = 0; j < n; ++j)
+        if (yr[j] != kNegInf) dx[j] += gr[j] - std::exp(yr[j]) * total;
+    }
+  });
+}
+
+}  // namespace xseq

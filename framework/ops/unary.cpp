@@ -1,0 +1,97 @@
+// Elementwise unary ops and scalar ops. Each op is its forward formula and its
+// derivative side by side; unary_op runs them as fused loops.
+#include <cmath>
+
+#include "framework/ops.hpp"
+#include "framework/ops/kernels.hpp"
+
+namespace xseq {
+namespace {
+
+// y[i] = fwd(x[i]);  dx[i] += bwd(x[i], y[i]) * dy[i]
+template <class Fwd, class Bwd>
+Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
+  const Tensor& xv = x.value();
+  Tensor y(xv.shape());
+  const float* px = xv.data();
+  float* py = y.data();
+  const std::int64_t n = xv.numel();
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) py[i] = fwd(px[i]);
+
+  return Variable::from_op(op, y, {x}, [x, y, bwd](const Tensor& gy) mutable {
+    float* gx = x.grad_buffer().data();
+    const float* px = x.value().data();
+    const float* py = y.data();
+    const float* pg = gy.data();
+    const std::int64_t n = gy.numel();
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) gx[i] += bwd(px[i], py[i]) * pg[i];
+  });
+}
+
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+
+}  // namespace
+
+Variable add_scalar(const Variable& x, float s) {
+  return unary_op("add_scalar", x, [s](float v) { return v + s; }, [](float, float) { return 1.0f; });
+}
+
+Variable mul_scalar(const Variable& x, float s) {
+  return unary_op("mul_scalar", x, [s](float v) { return v * s; }, [s](float, float) { return s; });
+}
+
+Variable rsub_scalar(const Variable& x, float s) {
+  return unary_op("rsub_scalar", x, [s](float v) { return s - v; }, [](float, float) { return -1.0f; });
+}
+
+// y = s / x;  dy/dx = -s / x^2 = -y / x
+Variable rdiv_scalar(const Variable& x, float s) {
+  return unary_op("rdiv_scalar", x, [s](float v) { return s / v; },
+                  [](float v, float y) { return -y / v; });
+}
+
+Variable neg(const Variable& x) {
+  return unary_op("neg", x, [](float v) { return -v; }, [](float, float) { return -1.0f; });
+}
+
+Variable relu(const Variable& x) {
+  return unary_op("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; },
+                  [](float v, float) { return v > 0.0f ? 1.0f : 0.0f; });
+}
+
+// y = x * Phi(x) with Phi the standard normal CDF;  dy/dx = Phi(x) + x * phi(x)
+Variable gelu(const Variable& x) {
+  return unary_op(
+      "gelu", x, [](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); },
+      [](float v, float) {
+        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
+        return cdf + v * kInvSqrt2Pi * std::exp(-0.5f * v * v);
+      });
+}
+
+// dy/dx = 1 - y^2
+Variable tanh(const Variable& x) {
+  return unary_op("tanh", x, [](float v) { return std::tanh(v); },
+                  [](float, float y) { return 1.0f - y * y; });
+}
+
+// dy/dx = y (1 - y)
+Variable sigmoid(const Variable& x) {
+  return unary_op("sigmoid", x, [](float v) { return 1.0f / (1.0f + std::exp(-v)); },
+                  [](float, float y) { return y * (1.0f - y); });
+}
+
+// dy/dx = y
+Variable exp(const Variable& x) {
+  return unary_op("exp", x, [](float v) { return std::exp(v); }, [](float, float y) { return y; });
+}
+
+// dy/dx = 1 / x
+Variable log(const Variable& x) {
+  return unary_op("log", x, [](float v) { return std::log(v); }, [](float v, float) { return 1.0f / v; });
+}
+
+}  // namespace xseq

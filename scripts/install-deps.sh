@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian bookworm package xseq needs to build and test.
+# Idempotent: packages already present are not reinstalled, and `apt-get update`
+# only runs when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config ccache
+  libxtensor-dev libxtensor-blas-dev xtl-dev
+  libopenblas0-openmp libopenblas-openmp-dev
+  libhdf5-dev
+  catch2
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

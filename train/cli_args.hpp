@@ -1,0 +1,23 @@
+// Minimal command-line parsing for the xseq CLI: "--name value" options and
+// positional arguments, with clear errors for unknown or malformed flags.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xseq::cli {
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // without the leading "--"
+
+  /// Parses argv[first..]; every "--name" must be in `known` and takes a value.
+  static Args parse(int argc, char** argv, int first, const std::vector<std::string>& known,
+                    const std::string& command);
+  int get_int(const std::string& name, int fallback) const;
+  std::uint64_t get_u64(const std::string& name, std::uint64_t fallback) const;
+};
+
+}  // namespace xseq::cli
