@@ -28,7 +28,27 @@ Node::Node(const char* op_name, std::vector<Variable> in, BackwardFn fn)
   ++g_live_nodes;
 }
 
-Node::~Node() { --g_live_nodes; }
+// Dropping the last reference to a long graph (say a 100-step unroll that was
+// never backpropagated) would free node after node recursively and overflow the
+// stack. Instead each node hands the nodes only it keeps alive to a work list.
+Node::~Node() {
+  --g_live_nodes;
+  std::vector<std::shared_ptr<Node>> pending;
+  auto harvest = [&pending](Node& n) {
+    n.backward = nullptr;  // the closure's references to inputs go first
+    for (Variable& in : n.inputs) {
+      if (in.impl_ && in.impl_.use_count() == 1 && in.impl_->node && in.impl_->node.use_count() == 1)
+        pending.push_back(std::move(in.impl_->node));
+    }
+    n.inputs.clear();
+  };
+  harvest(*this);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    harvest(*n);
+  }  // n is destroyed here with no inputs left: no recursion
+}
 
 std::int64_t live_graph_nodes() { return g_live_nodes.load(); }
 
@@ -96,8 +116,13 @@ void Variable::backward(const Tensor& seed, bool retain_graph) {
   XSEQ_CHECK(!impl_->graph_released, "backward: this graph was already freed by an earlier "
              "backward(); pass retain_graph=true to backpropagate through it twice");
   if (!requires_grad()) return;  // nothing upstream wants a gradient
-  accumulate_grad(seed);
-  if (!impl_->node) return;
+  if (!impl_->node) {             // a leaf: backward just accumulates the seed
+    accumulate_grad(seed);
+    return;
+  }
+  // Interior gradients (this one included) live only for the pass: no node
+  // created later than this one can feed it, so it starts as the seed.
+  impl_->grad = seed;
 
   // Collect every variable with a node reachable from here (explicit stack).
   // `order` holds references, so no variable is freed while backward still
@@ -119,9 +144,9 @@ void Variable::backward(const Tensor& seed, bool retain_graph) {
   for (Variable& v : order) {
     VariableImpl* impl = v.impl();
     if (impl->grad.defined()) impl->node->backward(impl->grad);
+    impl->grad = Tensor();  // interior gradients are not kept (as in PyTorch)
     if (!retain_graph) {
-      // Interior gradients and the tensors saved for backward are no longer needed.
-      if (impl != impl_.get()) impl->grad = Tensor();
+      // The tensors saved for backward are no longer needed.
       impl->graph_released = true;
       impl->node.reset();
       v = Variable();

@@ -85,6 +85,7 @@ class Variable {
   VariableImpl* impl() const { return impl_.get(); }
 
  private:
+  friend struct Node;
   std::shared_ptr<VariableImpl> impl_;
 };
 

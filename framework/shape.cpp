@@ -69,6 +69,14 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.ndim() > to.ndim()) return false;
+  const int offset = to.ndim() - from.ndim();
+  for (int i = 0; i < from.ndim(); ++i)
+    if (from[i] != 1 && from[i] != to[i + offset]) return false;
+  return true;
+}
+
 std::array<std::int64_t, Shape::kMaxDims> contiguous_strides(const Shape& shape) {
   std::array<std::int64_t, Shape::kMaxDims> strides{};
   std::int64_t s = 1;

@@ -48,6 +48,9 @@ int normalize_axis(int axis, int ndim, const char* op);
 /// Numpy-style broadcast of two shapes; throws naming `op` and both shapes.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
+/// True if `from` broadcasts to exactly `to` (numpy rules, `to` unchanged).
+bool broadcasts_to(const Shape& from, const Shape& to);
+
 /// Row-major strides of `shape` in elements.
 std::array<std::int64_t, Shape::kMaxDims> contiguous_strides(const Shape& shape);
 

@@ -49,6 +49,7 @@ class Tensor {
 
   /// Same buffer, new shape (one dimension may be -1 and is inferred).
   Tensor reshape(const std::vector<std::int64_t>& dims) const;
+  Tensor reshape(std::initializer_list<std::int64_t> dims) const { return reshape(std::vector<std::int64_t>(dims)); }
   Tensor reshape(const Shape& shape) const;
   /// A deep copy with its own buffer.
   Tensor clone() const;

@@ -1,1 +1,57 @@
-#include <catch2/catch.hpp>
+#include "tests/helpers.hpp"
+
+#include <xtensor/xmath.hpp>
+
+#include "framework/xt.hpp"
+
+using namespace xseq;
+
+TEST_CASE("Shape basics and error messages", "[tensor]") {
+  Shape s{2, 3, 4};
+  REQUIRE(s.ndim() == 3);
+  REQUIRE(s.numel() == 24);
+  REQUIRE(s.dim(-1) == 4);
+  REQUIRE(s.str() == "(2, 3, 4)");
+  REQUIRE(Shape{5}.str() == "(5,)");
+  REQUIRE(Shape{}.numel() == 1);
+  REQUIRE_THROWS_WITH(s.dim(3), Catch::Contains("axis 3 is out of range for a 3-d tensor"));
+  REQUIRE(broadcast_shapes({2, 1, 4}, {3, 1}, "t") == Shape{2, 3, 4});
+  REQUIRE_THROWS_WITH(broadcast_shapes({2, 3}, {4, 3}, "add"),
+                      Catch::Contains("add: shapes (2, 3) and (4, 3) cannot be broadcast"));
+}
+
+TEST_CASE("Tensor construction, reshape shares storage, clone copies", "[tensor]") {
+  Tensor t = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
+  REQUIRE(t.at({1, 2}) == 6.0f);
+  Tensor r = t.reshape({3, -1});
+  REQUIRE(r.shape() == Shape{3, 2});
+  REQUIRE(r.shares_storage(t));
+  Tensor c = t.clone();
+  REQUIRE_FALSE(c.shares_storage(t));
+  c.at({0, 0}) = 42.0f;
+  REQUIRE(t.at({0, 0}) == 1.0f);
+  REQUIRE_THROWS_WITH(t.reshape({4, 2}), Catch::Contains("cannot view (2, 3) (6 elements) as (4, 2)"));
+  REQUIRE_THROWS_WITH(Tensor::from_vector({2, 2}, {1, 2, 3}), Catch::Contains("needs 4 values, got 3"));
+  REQUIRE_THROWS_WITH(t.at({2, 0}), Catch::Contains("index 2 out of range for axis 0"));
+  REQUIRE(Tensor::scalar(3.5f).item() == 3.5f);
+  REQUIRE_THROWS(t.item());
+}
+
+TEST_CASE("xtensor interop views the same buffer", "[tensor]") {
+  Tensor t = Tensor::from_vector({2, 2}, {1, 2, 3, 4});
+  auto view = as_xtensor(t);
+  view(1, 0) = 30.0f;
+  REQUIRE(t.at({1, 0}) == 30.0f);
+  Tensor e = from_xtensor(xt::exp(as_xtensor(static_cast<const Tensor&>(t))));
+  REQUIRE(e.shape() == Shape{2, 2});
+  REQUIRE(e.at({0, 1}) == Approx(std::exp(2.0f)));
+}
+
+TEST_CASE("The caching allocator reuses freed blocks", "[tensor][memory]") {
+  { Tensor warm({1000, 37}); }
+  const auto before = memory_stats();
+  for (int i = 0; i < 100; ++i) Tensor t({1000, 37});
+  const auto after = memory_stats();
+  REQUIRE(after.system_allocs == before.system_allocs);
+  REQUIRE(after.live_bytes == before.live_bytes);
+}

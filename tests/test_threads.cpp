@@ -1,1 +1,69 @@
-#include <catch2/catch.hpp>
+// Parallel kernels only run above kParallelGrain elements, so these tests use
+// large inputs and compare one thread with two.
+#include "tests/helpers.hpp"
+
+using namespace xseq;
+using namespace xseq::test;
+
+namespace {
+
+struct Results {
+  std::vector<Tensor> values;
+};
+
+// A forward/backward pass over every parallel kernel, returning outputs and gradients.
+Results run_everything(int threads) {
+  set_num_threads(threads);
+  Rng rng(71);
+  Variable x = param(uniform({64, 48, 32}, rng));  // 98304 elements: above the grain
+  Variable b = param(uniform({32}, rng));
+  Variable gamma = param(uniform({32}, rng, 0.5f, 1.5f)), beta = param(uniform({32}, rng));
+  Variable w = param(uniform({32, 32}, rng));
+  Variable emb = param(uniform({50, 32}, rng));
+  std::vector<std::int32_t> ids(64 * 48);
+  for (auto& id : ids) id = std::int32_t(rng.below(50));
+  IndexTensor idx({64, 48}, ids);
+  Tensor mask = Tensor::zeros({64, 1, 48});
+  for (int i = 0; i < 64; ++i)
+    for (int t = 48 - i % 20; t < 48; ++t) mask.data()[i * 48 + t] = -INFINITY;
+
+  Rng drop(3);
+  Variable h = layer_norm(gelu(x + b) + embedding(emb, idx), gamma, beta);
+  h = dropout(h, 0.1f, true, drop);
+  Variable scores = matmul(matmul(h, w), h, false, true);  // (64, 48, 48)
+  Variable attn = softmax(scores, mask);
+  Variable out = matmul(attn, h);
+  Variable logits = log_softmax(out);
+  std::vector<std::int32_t> tgt(64 * 48);
+  for (auto& t : tgt) t = std::int32_t(rng.below(32));
+  Variable loss = cross_entropy(out, IndexTensor({64, 48}, tgt), -100, 0.1f) + mean(logits) + sum(tanh(out)) * 1e-3f;
+  loss.backward();
+  return {{loss.value(), attn.value(), x.grad(), b.grad(), gamma.grad(), beta.grad(), w.grad(), emb.grad()}};
+}
+
+}  // namespace
+
+TEST_CASE("set_num_threads sets OpenMP and OpenBLAS together", "[threads]") {
+  set_num_threads(1);
+  REQUIRE(num_threads() == 1);
+  set_num_threads(2);
+  REQUIRE(num_threads() == 2);
+  set_num_threads(0);
+  REQUIRE(num_threads() >= 1);
+}
+
+TEST_CASE("Parallel kernels give the same results as one thread", "[threads]") {
+  const Results one = run_everything(1);
+  const Results two = run_everything(2);
+  const Results two_again = run_everything(2);
+  set_num_threads(0);
+  for (std::size_t i = 0; i < one.values.size(); ++i) {
+    INFO("tensor " << i);
+    // Same thread count: bit-identical (no order-dependent reductions).
+    REQUIRE(max_abs_diff(two.values[i], two_again.values[i]) == 0.0f);
+    // Different thread counts differ at most by float rounding of summation order.
+    float scale = 0;
+    for (std::int64_t k = 0; k < one.values[i].numel(); ++k) scale = std::max(scale, std::fabs(one.values[i].data()[k]));
+    REQUIRE(max_abs_diff(one.values[i], two.values[i]) <= 1e-5f * std::max(1.0f, scale));
+  }
+}

@@ -59,11 +59,11 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
 
   return Variable::from_op("cross_entropy", y, {logits},
                            [logits, targets, ignore_index, eps, lse, count, V, rows](const Tensor& gy) mutable {
+    float* gx = logits.grad_buffer().data();
     if (count == 0) return;
     const float g = gy.item() / float(count);
     const float smooth = eps / float(V);
     const float* px = logits.value().data();
-    float* gx = logits.grad_buffer().data();
 #pragma omp parallel for if (logits.numel() > kParallelGrain) schedule(static)
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int32_t t = targets.data[r];

@@ -18,7 +18,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 void check_mask(const char* op, const Variable& x, const Tensor& mask) {
   if (!mask.defined()) return;
   XSEQ_CHECK(x.ndim() >= 1, op, ": input must have at least one axis, got ", x.shape());
-  XSEQ_CHECK(broadcast_shapes(x.shape(), mask.shape(), op) == x.shape(), op, ": mask of shape ",
+  XSEQ_CHECK(broadcasts_to(mask.shape(), x.shape()), op, ": mask of shape ",
              mask.shape(), " does not broadcast to the input's shape ", x.shape());
 }
 

@@ -8,7 +8,7 @@ namespace xseq {
 
 Variable masked_fill(const Variable& x, const Tensor& mask, float value) {
   XSEQ_CHECK(mask.defined(), "masked_fill: mask is undefined");
-  XSEQ_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: mask ",
+  XSEQ_CHECK(broadcasts_to(mask.shape(), x.shape()), "masked_fill: mask ",
              mask.shape(), " does not broadcast to the input's shape ", x.shape());
   Tensor y(x.shape());
   detail::binary_kernel(x.value(), mask, y, [value](float v, float m) { return m != 0.0f ? value : v; });
