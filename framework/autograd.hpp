@@ -52,28 +52,28 @@ class Variable {
                           BackwardFn backward);
 
   bool defined() const { return static_cast<bool>(impl_); }
-  const Tensor& value() const { return impl_->value; }
+  const Tensor& value() const { return checked().value; }
   /// Mutable access for optimizers and checkpoint loading (not recorded).
   /// Variable is a shared handle: constness of the handle does not extend to
   /// the value and gradient it points to (as with std::shared_ptr).
-  Tensor& mutable_value() const { return impl_->value; }
-  const Shape& shape() const { return impl_->value.shape(); }
-  int ndim() const { return impl_->value.ndim(); }
-  std::int64_t dim(int axis) const { return impl_->value.dim(axis); }
-  std::int64_t numel() const { return impl_->value.numel(); }
+  Tensor& mutable_value() const { return checked().value; }
+  const Shape& shape() const { return checked().value.shape(); }
+  int ndim() const { return shape().ndim(); }
+  std::int64_t dim(int axis) const { return shape().dim(axis); }
+  std::int64_t numel() const { return shape().numel(); }
 
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
   void set_requires_grad(bool on);
-  bool is_leaf() const { return !impl_->node; }
+  bool is_leaf() const { return !checked().node; }
   /// The accumulated gradient (undefined if none has arrived).
-  const Tensor& grad() const { return impl_->grad; }
-  bool has_grad() const { return impl_->grad.defined(); }
+  const Tensor& grad() const { return checked().grad; }
+  bool has_grad() const { return checked().grad.defined(); }
   /// The gradient buffer, created zero-filled on first use; kernels add into it.
   Tensor& grad_buffer() const;
   /// grad += g (g must have this variable's shape).
   void accumulate_grad(const Tensor& g) const;
   /// Drops the gradient (the next backward starts from zero).
-  void zero_grad() const { impl_->grad = Tensor(); }
+  void zero_grad() const { checked().grad = Tensor(); }
 
   /// Backpropagates from a one-element variable (seed gradient 1).
   void backward(bool retain_graph = false);
@@ -81,11 +81,15 @@ class Variable {
   void backward(const Tensor& seed, bool retain_graph = false);
 
   /// Same value, no history, no gradient.
-  Variable detach() const { return Variable(impl_->value, false); }
+  Variable detach() const { return Variable(checked().value, false); }
   VariableImpl* impl() const { return impl_.get(); }
 
  private:
   friend struct Node;
+  VariableImpl& checked() const {
+    XSEQ_CHECK(impl_, "Variable: use of an undefined variable (default-constructed or moved from)");
+    return *impl_;
+  }
   std::shared_ptr<VariableImpl> impl_;
 };
 

@@ -19,12 +19,18 @@ double project(const Tensor& y, const std::vector<float>& w) {
 
 }  // namespace
 
+double GradCheckResult::relative_error() const {
+  const double scale = std::max(std::fabs(analytic), std::fabs(numeric));
+  return scale > 0.0 ? std::fabs(analytic - numeric) / scale : 0.0;
+}
+
 std::string GradCheckResult::report() const {
   std::ostringstream out;
   out << (ok ? "gradients match" : "GRADIENT MISMATCH") << ": " << checked << " elements checked";
   if (worst_input >= 0)
     out << "; worst at input " << worst_input << " element " << worst_element << ": analytic "
-        << analytic << " vs numeric " << numeric << " (error / tolerance = " << worst_ratio << ")";
+        << analytic << " vs numeric " << numeric << " (relative error " << relative_error()
+        << ", error / tolerance = " << worst_ratio << ")";
   return out.str();
 }
 

@@ -44,6 +44,8 @@ struct GradCheckResult {
   int worst_input = -1;      ///< index into wrt
   std::int64_t worst_element = -1;
   double analytic = 0.0, numeric = 0.0;
+  /// |analytic - numeric| / max(|analytic|, |numeric|) at the worst element.
+  double relative_error() const;
   std::int64_t checked = 0;  ///< elements compared
   std::string report() const;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 
 namespace xseq {
 
@@ -96,6 +97,34 @@ std::vector<float> Tensor::to_vector() const {
 IndexTensor::IndexTensor(const Shape& s, std::vector<std::int32_t> values) : shape(s), data(std::move(values)) {
   XSEQ_CHECK(static_cast<std::int64_t>(data.size()) == shape.numel(), "IndexTensor: shape ", shape,
              " needs ", shape.numel(), " values, got ", data.size());
+}
+
+namespace {
+void print_axis(std::ostream& out, const Tensor& t, int axis, std::int64_t offset) {
+  constexpr std::int64_t kEdge = 3;  // shown at each end of a long axis
+  const std::int64_t n = t.shape()[axis];
+  std::int64_t stride = 1;
+  for (int d = axis + 1; d < t.ndim(); ++d) stride *= t.shape()[d];
+  out << '[';
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (n > 2 * kEdge && i == kEdge) {
+      out << "..., ";
+      i = n - kEdge;
+    }
+    if (axis + 1 == t.ndim()) out << t.data()[offset + i];
+    else print_axis(out, t, axis + 1, offset + i * stride);
+    if (i + 1 < n) out << ", ";
+  }
+  out << ']';
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t) {
+  if (!t.defined()) return out << "Tensor(undefined)";
+  out << "Tensor" << t.shape() << ' ';
+  if (t.ndim() == 0) return out << t.data()[0];
+  print_axis(out, t, 0, 0);
+  return out;
 }
 
 float max_abs_diff(const Tensor& a, const Tensor& b) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <vector>
 
@@ -75,6 +76,9 @@ struct IndexTensor {
   IndexTensor(const Shape& s, std::vector<std::int32_t> values);
   std::int64_t numel() const { return shape.numel(); }
 };
+
+/// Prints the shape and the values (at most 6 per axis, "..." for the rest).
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 /// Largest |a - b| over all elements; throws if the shapes differ.
 float max_abs_diff(const Tensor& a, const Tensor& b);

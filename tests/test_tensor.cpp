@@ -1,5 +1,7 @@
 #include "tests/helpers.hpp"
 
+#include <sstream>
+
 #include <xtensor/xmath.hpp>
 
 #include "framework/xt.hpp"
@@ -54,4 +56,32 @@ TEST_CASE("The caching allocator reuses freed blocks", "[tensor][memory]") {
   const auto after = memory_stats();
   REQUIRE(after.system_allocs == before.system_allocs);
   REQUIRE(after.live_bytes == before.live_bytes);
+}
+
+TEST_CASE("Tensors print their shape and values", "[tensor]") {
+  std::ostringstream out;
+  out << Tensor::from_vector({2, 2}, {1, 2, 3, 4.5f});
+  REQUIRE(out.str() == "Tensor(2, 2) [[1, 2], [3, 4.5]]");
+  std::ostringstream longer;
+  longer << Tensor::zeros({8});
+  REQUIRE(longer.str() == "Tensor(8,) [0, 0, 0, ..., 0, 0, 0]");
+  std::ostringstream none;
+  none << Tensor();
+  REQUIRE(none.str() == "Tensor(undefined)");
+}
+
+TEST_CASE("Empty tensors pass through shape ops", "[tensor]") {
+  Variable x(Tensor::zeros({2, 3}), true);
+  Variable empty = narrow(x, 1, 1, 0);
+  REQUIRE(empty.shape() == Shape{2, 0});
+  Variable back = concat({empty, x}, 1);
+  REQUIRE(back.shape() == Shape{2, 3});
+  sum(back).backward();
+  REQUIRE(x.grad().at({1, 2}) == 1.0f);
+}
+
+TEST_CASE("Using an undefined variable is a clear error", "[tensor][autograd]") {
+  Variable undefined;
+  REQUIRE_THROWS_WITH(relu(undefined), Catch::Contains("use of an undefined variable"));
+  REQUIRE_THROWS_WITH(add(Variable(Tensor::zeros({1})), undefined), Catch::Contains("undefined variable"));
 }

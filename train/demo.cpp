@@ -57,11 +57,13 @@ double run_attention_demo(const DemoOptions& options) {
   Variable b_out = Variable(Tensor::zeros({kVocab}), true);
   std::vector<Variable> params = {embed, query, w_key, w_out, b_out};
 
+  Variable last_weights;  // attention weights of the latest forward pass, for the printout
   auto forward = [&](const Batch& b) {
     Variable x = embedding(embed, b.tokens, kPad);                           // (B, T, D)
     Variable keys = matmul(x, w_key);                                        // (B, T, D)
     Variable scores = matmul(keys, query) * (1.0f / std::sqrt(float(kDim))); // (B, T, 1)
     Variable weights = softmax(transpose(scores, 1, 2), b.key_mask);         // (B, 1, T)
+    last_weights = weights;
     Variable context = reshape(matmul(weights, x), {-1, kDim});              // (B, D)
     return matmul(context, w_out) + b_out;                                   // (B, V)
   };
@@ -76,6 +78,7 @@ double run_attention_demo(const DemoOptions& options) {
 
   Rng data_rng(options.seed + 1);
   const Batch held_out = make_batch(data_rng, 1024);
+  std::vector<int> predictions(held_out.targets.numel());
   auto accuracy = [&]() {
     NoGradGuard no_grad;
     const Tensor logits = forward(held_out).value();
@@ -84,6 +87,7 @@ double run_attention_demo(const DemoOptions& options) {
       int best = 0;
       for (int c = 1; c < kVocab; ++c)
         if (logits.at({i, c}) > logits.at({i, best})) best = c;
+      predictions[i] = best;
       correct += best == held_out.targets.data[i];
     }
     return correct / 1024.0;
@@ -119,6 +123,17 @@ double run_attention_demo(const DemoOptions& options) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double acc = accuracy();
   std::printf("  trained in %.2f s; held-out accuracy %.1f%% (1024 sequences)\n", seconds, 100.0 * acc);
+  std::printf("\n  examples (token:attention weight; padding gets exactly 0):\n");
+  const Tensor& w = last_weights.value();  // (1024, 1, T)
+  for (int i = 0; i < 4; ++i) {
+    std::printf("   ");
+    for (int t = 0; t < kMaxLen; ++t) {
+      const int tok = held_out.tokens.data[i * kMaxLen + t];
+      if (tok == kPad) std::printf("   <pad>:%.2f", w.at({i, 0, t}));
+      else std::printf("  %6d:%.2f", tok, w.at({i, 0, t}));
+    }
+    std::printf("  -> predicted %d (largest %d)\n", predictions[i], held_out.targets.data[i]);
+  }
   return acc;
 }
 

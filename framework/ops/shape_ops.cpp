@@ -53,6 +53,7 @@ void copy_axis_block(const float* src, std::int64_t src_len, std::int64_t src_st
                      std::int64_t dst_len, std::int64_t dst_start, std::int64_t len,
                      const AxisBlocks& b) {
   const std::int64_t chunk = len * b.inner;
+  if (chunk == 0 || b.outer == 0) return;
 #pragma omp parallel for if (b.outer * chunk > kParallelGrain) schedule(static)
   for (std::int64_t o = 0; o < b.outer; ++o) {
     const float* s = src + (o * src_len + src_start) * b.inner;
