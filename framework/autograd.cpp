@@ -72,8 +72,8 @@ Variable Variable::from_op(const char* op, Tensor value, std::vector<Variable> i
     XSEQ_CHECK(in.defined(), op, ": an input variable is undefined");
     if (in.requires_grad()) {
       XSEQ_CHECK(!in.impl_->graph_released, op,
-                 ": an input's graph was already freed by backward(); recompute it, or call "
-                 "backward(retain_graph=true)");
+                 ": an input's graph was already freed by backward(); detach() it to use it as a "
+                 "constant, recompute it, or call backward(retain_graph=true)");
       any = true;
     }
   }

@@ -120,3 +120,14 @@ TEST_CASE("backward checks its seed", "[autograd]") {
   REQUIRE_THROWS_WITH(y.backward(), Catch::Contains("must have one element"));
   REQUIRE_THROWS_WITH(y.backward(Tensor::ones({3})), Catch::Contains("seed gradient shape (3,)"));
 }
+
+TEST_CASE("Reusing a variable whose graph was freed asks for detach()", "[autograd]") {
+  Variable w(Tensor::from_vector({2}, {1, 2}), true);
+  Variable h = tanh(w);  // e.g. an RNN state carried across batches
+  sum(h).backward();
+  REQUIRE_THROWS_WITH(h * w, Catch::Contains("detach()"));
+  Variable carried = h.detach();
+  w.zero_grad();
+  sum(carried * w).backward();
+  require_close(w.grad(), {std::tanh(1.0f), std::tanh(2.0f)});
+}

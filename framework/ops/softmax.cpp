@@ -70,47 +70,41 @@ Tensor softmax_forward(const char* op, const Variable& x, const Tensor& mask) {
   return y;
 }
 
+// Runs row_fn(y_row, dy_row, dx_row, n) over every row of the last axis.
+template <class RowFn>
+void backward_rows(const Variable& x, const Tensor& y, const Tensor& gy, RowFn row_fn) {
+  const std::int64_t n = y.dim(-1);
+  const std::int64_t rows = n ? y.numel() / n : 0;
+  const float* py = y.data();
+  const float* pg = gy.data();
+  float* gx = x.grad_buffer().data();
+#pragma omp parallel for if (y.numel() > kParallelGrain) schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) row_fn(py + r * n, pg + r * n, gx + r * n, n);
+}
+
 }  // namespace
 
 Variable softmax(const Variable& x, const Tensor& mask) {
   Tensor y = softmax_forward<false>("softmax", x, mask);
-  return Variable::from_op("softmax", y, {x}, [x, y](const Tensor& gy) mutable {
-    const std::int64_t n = y.dim(-1);
-    const std::int64_t rows = n ? y.numel() / n : 0;
-    const float* py = y.data();
-    const float* pg = gy.data();
-    float* gx = x.grad_buffer().data();
-#pragma omp parallel for if (y.numel() > kParallelGrain) schedule(static)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* yr = py + r * n;
-      const float* gr = pg + r * n;
+  return Variable::from_op("softmax", y, {x}, [x, y](const Tensor& gy) {
+    backward_rows(x, y, gy, [](const float* yr, const float* gr, float* dx, std::int64_t n) {
       float dot = 0.0f;
       for (std::int64_t j = 0; j < n; ++j) dot += gr[j] * yr[j];
-      float* dx = gx + r * n;
       for (std::int64_t j = 0; j < n; ++j) dx[j] += yr[j] * (gr[j] - dot);
-    }
+    });
   });
 }
 
 Variable log_softmax(const Variable& x, const Tensor& mask) {
   Tensor y = softmax_forward<true>("log_softmax", x, mask);
-  return Variable::from_op("log_softmax", y, {x}, [x, y](const Tensor& gy) mutable {
-    const std::int64_t n = y.dim(-1);
-    const std::int64_t rows = n ? y.numel() / n : 0;
-    const float* py = y.data();
-    const float* pg = gy.data();
-    float* gx = x.grad_buffer().data();
-#pragma omp parallel for if (y.numel() > kParallelGrain) schedule(static)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* yr = py + r * n;
-      const float* gr = pg + r * n;
+  return Variable::from_op("log_softmax", y, {x}, [x, y](const Tensor& gy) {
+    backward_rows(x, y, gy, [](const float* yr, const float* gr, float* dx, std::int64_t n) {
       float total = 0.0f;
       for (std::int64_t j = 0; j < n; ++j)
         if (yr[j] != kNegInf) total += gr[j];
-      float* dx = gx + r * n;
       for (std::int64_t j = 0; j < n; ++j)
         if (yr[j] != kNegInf) dx[j] += gr[j] - std::exp(yr[j]) * total;
-    }
+    });
   });
 }
 
