@@ -15,11 +15,12 @@ struct Results {
 Results run_everything(int threads) {
   set_num_threads(threads);
   Rng rng(71);
-  Variable x = param(uniform({64, 48, 32}, rng));  // 98304 elements: above the grain
-  Variable b = param(uniform({32}, rng));
-  Variable gamma = param(uniform({32}, rng, 0.5f, 1.5f)), beta = param(uniform({32}, rng));
-  Variable w = param(uniform({32, 32}, rng));
-  Variable emb = param(uniform({50, 32}, rng));
+  const int D = 64;  // wide enough for the column-parallel reductions
+  Variable x = param(uniform({64, 48, D}, rng));  // 196608 elements: above the grain
+  Variable b = param(uniform({D}, rng));
+  Variable gamma = param(uniform({D}, rng, 0.5f, 1.5f)), beta = param(uniform({D}, rng));
+  Variable w = param(uniform({D, D}, rng));
+  Variable emb = param(uniform({50, D}, rng));
   std::vector<std::int32_t> ids(64 * 48);
   for (auto& id : ids) id = std::int32_t(rng.below(50));
   IndexTensor idx({64, 48}, ids);
@@ -35,8 +36,10 @@ Results run_everything(int threads) {
   Variable out = matmul(attn, h);
   Variable logits = log_softmax(out);
   std::vector<std::int32_t> tgt(64 * 48);
-  for (auto& t : tgt) t = std::int32_t(rng.below(32));
-  Variable loss = cross_entropy(out, IndexTensor({64, 48}, tgt), -100, 0.1f) + mean(logits) + sum(tanh(out)) * 1e-3f;
+  for (auto& t : tgt) t = std::int32_t(rng.below(D));
+  Variable row_sums = sum(h, {-1});  // reduction with one target per row
+  Variable loss = cross_entropy(out, IndexTensor({64, 48}, tgt), -100, 0.1f) + mean(logits) +
+                  sum(tanh(out)) * 1e-3f + mean(row_sums * row_sums);
   loss.backward();
   return {{loss.value(), attn.value(), x.grad(), b.grad(), gamma.grad(), beta.grad(), w.grad(), emb.grad()}};
 }
@@ -66,4 +69,45 @@ TEST_CASE("Parallel kernels give the same results as one thread", "[threads]") {
     for (std::int64_t k = 0; k < one.values[i].numel(); ++k) scale = std::max(scale, std::fabs(one.values[i].data()[k]));
     REQUIRE(max_abs_diff(one.values[i], two.values[i]) <= 1e-5f * std::max(1.0f, scale));
   }
+}
+
+// The big-tensor code paths (column-split and row-parallel reductions, the
+// parallel scatter-add) are chosen by size, not by thread count, so compare
+// them with plain loops as well.
+TEST_CASE("Large reductions and scatter-adds match naive loops", "[threads][ops][reduce]") {
+  set_num_threads(2);
+  Rng rng(72);
+  const std::int64_t B = 64, T = 48, D = 80;
+  Tensor xv = uniform({B, T, D}, rng);
+  Variable x = param(xv), bias = param(uniform({D}, rng));
+  Tensor seed = uniform({B, T, D}, rng);
+  (x + bias).backward(seed);  // bias grad: column-split reduction over B*T rows
+  std::vector<double> expected_bias(D, 0.0);
+  for (std::int64_t r = 0; r < B * T; ++r)
+    for (std::int64_t j = 0; j < D; ++j) expected_bias[j] += seed.data()[r * D + j];
+  for (std::int64_t j = 0; j < D; ++j) REQUIRE(bias.grad().data()[j] == Approx(expected_bias[j]).margin(1e-3));
+
+  Tensor rows = sum(Variable(xv), {-1}).value();  // row-parallel reduction
+  Tensor cols = sum(Variable(xv), {0, 1}).value();
+  for (std::int64_t r = 0; r < B * T; r += 97) {
+    double s = 0;
+    for (std::int64_t j = 0; j < D; ++j) s += xv.data()[r * D + j];
+    REQUIRE(rows.data()[r] == Approx(s).margin(1e-4));
+  }
+  for (std::int64_t j = 0; j < D; ++j) {
+    double s = 0;
+    for (std::int64_t r = 0; r < B * T; ++r) s += xv.data()[r * D + j];
+    REQUIRE(cols.data()[j] == Approx(s).margin(1e-3));
+  }
+
+  Variable table = param(uniform({30, D}, rng));
+  std::vector<std::int32_t> ids(B * T);
+  for (auto& id : ids) id = std::int32_t(rng.below(30));
+  embedding(table, IndexTensor({B, T}, ids), /*padding_idx=*/0).backward(seed);
+  std::vector<double> expected(30 * D, 0.0);
+  for (std::int64_t i = 0; i < B * T; ++i)
+    if (ids[i] != 0)
+      for (std::int64_t j = 0; j < D; ++j) expected[ids[i] * D + j] += seed.data()[i * D + j];
+  for (std::int64_t k = 0; k < 30 * D; ++k) REQUIRE(table.grad().data()[k] == Approx(expected[k]).margin(1e-3));
+  set_num_threads(0);
 }

@@ -36,19 +36,46 @@ void reduce_add_to(const Tensor& g, Tensor& target, float scale) {
     for (std::int64_t i = 0; i < n; ++i) pt[i] += scale * pg[i];
     return;
   }
-  // Several rows of g may land on one row of target, so this loop stays serial
-  // (a parallel version would need per-thread partials; reductions here are small).
   const RowMap map(g.shape(), target.shape());
-  const std::int64_t inner = map.inner;
-  for (std::int64_t r = 0; r < map.rows; ++r) {
-    const float* rg = pg + r * inner;
-    float* rt = pt + map.row_offset(r);
-    if (map.inner_stride == 1) {
-      for (std::int64_t j = 0; j < inner; ++j) rt[j] += scale * rg[j];
-    } else {
+  const std::int64_t inner = map.inner, rows = map.rows;
+  const bool parallel = g.numel() > kParallelGrain;
+  // Every target element is summed by exactly one thread, in row order, so the
+  // result does not depend on the thread count. Three layouts:
+  bool rows_distinct = true;  // no outer axis is broadcast: each g row has its own target row
+  for (int d = 0; d < map.outer_ndim; ++d)
+    if (map.out_dims[d] > 1 && map.in_strides[d] == 0) rows_distinct = false;
+  if (rows_distinct) {
+#pragma omp parallel for if (parallel) schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* rg = pg + r * inner;
+      float* rt = pt + map.row_offset(r);
+      if (map.inner_stride == 1) {
+        for (std::int64_t j = 0; j < inner; ++j) rt[j] += scale * rg[j];
+      } else {
+        float s = 0.0f;
+        for (std::int64_t j = 0; j < inner; ++j) s += rg[j];
+        rt[0] += scale * s;
+      }
+    }
+  } else if (map.inner_stride == 1) {
+    // Rows collide (e.g. a bias gradient summed over all tokens): split the
+    // columns between threads; each walks every row for its own columns.
+#pragma omp parallel for if (parallel && inner >= 64) schedule(static)
+    for (std::int64_t j0 = 0; j0 < inner; j0 += 16) {
+      const std::int64_t j1 = std::min(inner, j0 + 16);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float* rg = pg + r * inner;
+        float* rt = pt + map.row_offset(r);
+        for (std::int64_t j = j0; j < j1; ++j) rt[j] += scale * rg[j];
+      }
+    }
+  } else {
+    // Rows collide and the last axis is summed too (e.g. a total sum): serial.
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* rg = pg + r * inner;
       float s = 0.0f;
       for (std::int64_t j = 0; j < inner; ++j) s += rg[j];
-      rt[0] += scale * s;
+      pt[map.row_offset(r)] += scale * s;
     }
   }
 }

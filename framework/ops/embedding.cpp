@@ -1,5 +1,6 @@
 // Embedding lookup: gather rows forward, scatter-add rows backward.
 //   y[i, :] = W[ids[i], :],   dW[ids[i], :] += dy[i, :]  (except the padding row)
+#include <algorithm>
 #include <cstring>
 
 #include "framework/ops.hpp"
@@ -26,13 +27,19 @@ Variable embedding(const Variable& weight, const IndexTensor& ids, int padding_i
   return Variable::from_op("embedding", y, {weight}, [weight, ids, padding_idx, D](const Tensor& gy) mutable {
     float* gw = weight.grad_buffer().data();
     const float* pg = gy.data();
-    // Serial: several positions may hit the same row.
-    for (std::int64_t i = 0; i < ids.numel(); ++i) {
-      const std::int32_t id = ids.data[i];
-      if (id == padding_idx) continue;
-      float* row = gw + std::int64_t(id) * D;
-      const float* g = pg + i * D;
-      for (std::int64_t j = 0; j < D; ++j) row[j] += g[j];
+    const std::int64_t n = ids.numel();
+    // Several positions may hit the same row: threads split the columns, and
+    // each adds every position's slice of its columns in position order.
+#pragma omp parallel for if (n * D > kParallelGrain && D >= 64) schedule(static)
+    for (std::int64_t j0 = 0; j0 < D; j0 += 16) {
+      const std::int64_t j1 = std::min(D, j0 + 16);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int32_t id = ids.data[i];
+        if (id == padding_idx) continue;
+        float* row = gw + std::int64_t(id) * D;
+        const float* g = pg + i * D;
+        for (std::int64_t j = j0; j < j1; ++j) row[j] += g[j];
+      }
     }
   });
 }
