@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <ostream>
 #include <unordered_set>
 
 #include "framework/parallel.hpp"
@@ -53,6 +54,13 @@ Node::~Node() {
 std::int64_t live_graph_nodes() { return g_live_nodes.load(); }
 
 bool grad_enabled() { return t_grad_enabled; }
+
+std::ostream& operator<<(std::ostream& out, const Variable& v) {
+  if (!v.defined()) return out << "Variable(undefined)";
+  out << "Variable(" << v.value();
+  if (v.requires_grad()) out << (v.is_leaf() ? ", requires_grad" : ", grad_fn");
+  return out << ')';
+}
 
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,6 +105,9 @@ struct Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 };
+
+/// Prints the value and whether the variable requires a gradient.
+std::ostream& operator<<(std::ostream& out, const Variable& v);
 
 /// True unless a NoGradGuard is active on this thread.
 bool grad_enabled();

@@ -13,7 +13,13 @@ PACKAGES=(
 )
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo > /dev/null; then
+    echo "install-deps: run as root (or install sudo): apt-get needs root to install packages" >&2
+    exit 1
+  fi
+  SUDO="sudo"
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

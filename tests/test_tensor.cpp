@@ -85,3 +85,14 @@ TEST_CASE("Using an undefined variable is a clear error", "[tensor][autograd]") 
   REQUIRE_THROWS_WITH(relu(undefined), Catch::Contains("use of an undefined variable"));
   REQUIRE_THROWS_WITH(add(Variable(Tensor::zeros({1})), undefined), Catch::Contains("undefined variable"));
 }
+
+TEST_CASE("Variables print their value and gradient status", "[tensor][autograd]") {
+  std::ostringstream leaf, interior, none;
+  Variable w(Tensor::from_vector({2}, {1, 2}), true);
+  leaf << w;
+  interior << w * 2.0f;
+  none << Variable();
+  REQUIRE(leaf.str() == "Variable(Tensor(2,) [1, 2], requires_grad)");
+  REQUIRE(interior.str() == "Variable(Tensor(2,) [2, 4], grad_fn)");
+  REQUIRE(none.str() == "Variable(undefined)");
+}
