@@ -12,8 +12,14 @@ class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0) : seed_(seed) {}
 
-  /// The i-th 64-bit value of stream `seed` (splitmix64 of seed and counter).
-  static std::uint64_t hash(std::uint64_t seed, std::uint64_t counter);
+  /// The i-th 64-bit value of stream `seed` (splitmix64's mixer over seed and
+  /// counter). Inline so that bulk loops (dropout masks) vectorise.
+  static std::uint64_t hash(std::uint64_t seed, std::uint64_t counter) {
+    std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + (counter + 1) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
   /// Maps 64 random bits to a float in [0, 1).
   static float to_uniform(std::uint64_t bits) { return float(bits >> 40) * (1.0f / 16777216.0f); }
 

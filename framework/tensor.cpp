@@ -1,5 +1,7 @@
 #include "framework/tensor.hpp"
 
+#include "framework/parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <ostream>
@@ -86,7 +88,10 @@ Tensor Tensor::clone() const {
 
 void Tensor::fill(float value) {
   float* p = data();
-  std::fill(p, p + numel(), value);
+  const std::int64_t n = numel();
+  // Parallel like the kernels that read it next, so each core fills the part it will use.
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) p[i] = value;
 }
 
 std::vector<float> Tensor::to_vector() const {

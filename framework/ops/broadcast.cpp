@@ -4,6 +4,19 @@
 #include "framework/ops/kernels.hpp"
 
 namespace xseq::detail {
+namespace {
+
+// Sum of one contiguous row. The simd reduction lets the compiler keep several
+// partial sums in vector lanes: the order is fixed by the binary, not by the
+// thread count, so results stay reproducible.
+float row_sum(const float* x, std::int64_t n) {
+  float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+  for (std::int64_t j = 0; j < n; ++j) s += x[j];
+  return s;
+}
+
+}  // namespace
 
 RowMap::RowMap(const Shape& out, const Shape& in) {
   const int n = out.ndim();
@@ -52,30 +65,38 @@ void reduce_add_to(const Tensor& g, Tensor& target, float scale) {
       if (map.inner_stride == 1) {
         for (std::int64_t j = 0; j < inner; ++j) rt[j] += scale * rg[j];
       } else {
-        float s = 0.0f;
-        for (std::int64_t j = 0; j < inner; ++j) s += rg[j];
-        rt[0] += scale * s;
-      }
-    }
-  } else if (map.inner_stride == 1) {
-    // Rows collide (e.g. a bias gradient summed over all tokens): split the
-    // columns between threads; each walks every row for its own columns.
-#pragma omp parallel for if (parallel && inner >= 64) schedule(static)
-    for (std::int64_t j0 = 0; j0 < inner; j0 += 16) {
-      const std::int64_t j1 = std::min(inner, j0 + 16);
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const float* rg = pg + r * inner;
-        float* rt = pt + map.row_offset(r);
-        for (std::int64_t j = j0; j < j1; ++j) rt[j] += scale * rg[j];
+        rt[0] += scale * row_sum(rg, inner);
       }
     }
   } else {
-    // Rows collide and the last axis is summed too (e.g. a total sum): serial.
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* rg = pg + r * inner;
+    // Rows collide (a bias gradient summed over all tokens, a total sum): fixed
+    // blocks of rows, each summed by one thread into its own partial target,
+    // then the partials are added in block order. Block boundaries depend only
+    // on the shape, so the result is the same for any thread count, and each
+    // thread reads the rows it most likely produced in the previous kernel.
+    constexpr std::int64_t kMaxBlocks = 16;
+    const std::int64_t block = std::max<std::int64_t>(256, (rows + kMaxBlocks - 1) / kMaxBlocks);
+    const std::int64_t blocks = (rows + block - 1) / block;
+    const std::int64_t tn = target.numel();
+    std::vector<float> partial(static_cast<std::size_t>(blocks * tn), 0.0f);
+#pragma omp parallel for if (parallel && blocks > 1) schedule(static)
+    for (std::int64_t k = 0; k < blocks; ++k) {
+      float* part = partial.data() + k * tn;
+      for (std::int64_t r = k * block; r < std::min(rows, (k + 1) * block); ++r) {
+        const float* rg = pg + r * inner;
+        float* rt = part + map.row_offset(r);
+        if (map.inner_stride == 1) {
+          for (std::int64_t j = 0; j < inner; ++j) rt[j] += rg[j];
+        } else {
+          rt[0] += row_sum(rg, inner);
+        }
+      }
+    }
+#pragma omp parallel for if (tn * blocks > kParallelGrain) schedule(static)
+    for (std::int64_t i = 0; i < tn; ++i) {
       float s = 0.0f;
-      for (std::int64_t j = 0; j < inner; ++j) s += rg[j];
-      pt[map.row_offset(r)] += scale * s;
+      for (std::int64_t k = 0; k < blocks; ++k) s += partial[k * tn + i];
+      pt[i] += scale * s;
     }
   }
 }

@@ -8,14 +8,15 @@
 namespace xseq {
 namespace {
 
+template <bool Accumulate>
 void apply_mask(const float* in, float* out, std::int64_t n, float p, std::uint64_t seed,
-                std::uint64_t first, bool accumulate) {
+                std::uint64_t first) {
   const float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for if (n > kParallelGrain) schedule(static)
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
     const bool keep = Rng::to_uniform(Rng::hash(seed, first + std::uint64_t(i))) >= p;
     const float v = keep ? in[i] * scale : 0.0f;
-    if (accumulate) out[i] += v; else out[i] = v;
+    if constexpr (Accumulate) out[i] += v; else out[i] = v;
   }
 }
 
@@ -27,9 +28,9 @@ Variable dropout(const Variable& x, float p, bool training, Rng& rng) {
   const std::int64_t n = x.numel();
   const std::uint64_t seed = rng.seed(), first = rng.reserve(std::uint64_t(n));
   Tensor y(x.shape());
-  apply_mask(x.value().data(), y.data(), n, p, seed, first, false);
+  apply_mask<false>(x.value().data(), y.data(), n, p, seed, first);
   return Variable::from_op("dropout", y, {x}, [x, p, seed, first](const Tensor& gy) mutable {
-    apply_mask(gy.data(), x.grad_buffer().data(), gy.numel(), p, seed, first, true);
+    apply_mask<true>(gy.data(), x.grad_buffer().data(), gy.numel(), p, seed, first);
   });
 }
 
