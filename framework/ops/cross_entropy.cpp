@@ -10,6 +10,7 @@
 
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
+#include "framework/ops/vmath.hpp"
 
 namespace xseq {
 
@@ -42,13 +43,14 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
     const std::int32_t t = targets.data[r];
     if (t == ignore_index) continue;
     const float* xr = px + r * V;
-    float mx = xr[0], sum_x = 0.0f;
+    float mx = xr[0], sum_x = 0.0f, total = 0.0f;
+#pragma omp simd reduction(max : mx) reduction(+ : sum_x)
     for (std::int64_t j = 0; j < V; ++j) {
       mx = xr[j] > mx ? xr[j] : mx;
       sum_x += xr[j];
     }
-    float total = 0.0f;
-    for (std::int64_t j = 0; j < V; ++j) total += std::exp(xr[j] - mx);
+#pragma omp simd reduction(+ : total)
+    for (std::int64_t j = 0; j < V; ++j) total += vmath::exp(xr[j] - mx);
     const float l = mx + std::log(total);
     (*lse)[r] = l;
     row_loss[r] = double(l) - (1.0 - eps) * double(xr[t]) - eps * double(sum_x) / double(V);
@@ -71,7 +73,8 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
       const float* xr = px + r * V;
       float* dr = gx + r * V;
       const float l = (*lse)[r];
-      for (std::int64_t j = 0; j < V; ++j) dr[j] += g * (std::exp(xr[j] - l) - smooth);
+#pragma omp simd
+      for (std::int64_t j = 0; j < V; ++j) dr[j] += g * (vmath::exp(xr[j] - l) - smooth);
       dr[t] -= g * (1.0f - eps);
     }
   });

@@ -2,6 +2,8 @@
 // so backward regenerates it instead of storing it, and the mask is the same
 // for any thread count.
 //   y = x * keep / (1 - p),  dx = dy * keep / (1 - p)
+#include <cmath>
+
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
 
@@ -12,10 +14,13 @@ template <bool Accumulate>
 void apply_mask(const float* in, float* out, std::int64_t n, float p, std::uint64_t seed,
                 std::uint64_t first) {
   const float scale = 1.0f / (1.0f - p);
+  // Keep when the top 24 bits of the hash, as a uniform in [0, 1), are >= p
+  // (compared as integers so the loop vectorises).
+  const std::int32_t threshold = static_cast<std::int32_t>(std::ceil(double(p) * 16777216.0));
 #pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
-    const bool keep = Rng::to_uniform(Rng::hash(seed, first + std::uint64_t(i))) >= p;
-    const float v = keep ? in[i] * scale : 0.0f;
+    const std::int32_t bits = static_cast<std::int32_t>(Rng::hash(seed, first + std::uint64_t(i)) >> 40);
+    const float v = in[i] * (bits >= threshold ? scale : 0.0f);
     if constexpr (Accumulate) out[i] += v; else out[i] = v;
   }
 }

@@ -9,6 +9,7 @@
 
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
+#include "framework/ops/vmath.hpp"
 
 namespace xseq {
 namespace {
@@ -23,12 +24,28 @@ void check_mask(const char* op, const Variable& x, const Tensor& mask) {
 }
 
 // Computes one row: writes z = x + mask into y, returns the row maximum.
+// The mask's last axis is either full (stride 1) or broadcast (stride 0).
 inline float masked_row(const float* x, const float* m, std::int64_t m_stride, float* y, std::int64_t n) {
   float mx = kNegInf;
-  for (std::int64_t j = 0; j < n; ++j) {
-    const float z = m ? x[j] + m[j * m_stride] : x[j];
-    y[j] = z;
-    mx = z > mx ? z : mx;
+  if (!m) {
+#pragma omp simd reduction(max : mx)
+    for (std::int64_t j = 0; j < n; ++j) {
+      y[j] = x[j];
+      mx = x[j] > mx ? x[j] : mx;
+    }
+  } else if (m_stride == 1) {
+#pragma omp simd reduction(max : mx)
+    for (std::int64_t j = 0; j < n; ++j) {
+      y[j] = x[j] + m[j];
+      mx = y[j] > mx ? y[j] : mx;
+    }
+  } else {
+    const float m0 = m[0];
+#pragma omp simd reduction(max : mx)
+    for (std::int64_t j = 0; j < n; ++j) {
+      y[j] = x[j] + m0;
+      mx = y[j] > mx ? y[j] : mx;
+    }
   }
   return mx;
 }
@@ -55,15 +72,19 @@ Tensor softmax_forward(const char* op, const Variable& x, const Tensor& mask) {
     }
     float total = 0.0f;
     if (Log) {
-      for (std::int64_t j = 0; j < n; ++j) total += std::exp(yr[j] - mx);
+#pragma omp simd reduction(+ : total)
+      for (std::int64_t j = 0; j < n; ++j) total += vmath::exp(yr[j] - mx);
       const float shift = mx + std::log(total);
+#pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) yr[j] -= shift;
     } else {
+#pragma omp simd reduction(+ : total)
       for (std::int64_t j = 0; j < n; ++j) {
-        yr[j] = std::exp(yr[j] - mx);
+        yr[j] = vmath::exp(yr[j] - mx);
         total += yr[j];
       }
       const float inv = 1.0f / total;
+#pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) yr[j] *= inv;
     }
   }
@@ -89,7 +110,9 @@ Variable softmax(const Variable& x, const Tensor& mask) {
   return Variable::from_op("softmax", y, {x}, [x, y](const Tensor& gy) {
     backward_rows(x, y, gy, [](const float* yr, const float* gr, float* dx, std::int64_t n) {
       float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
       for (std::int64_t j = 0; j < n; ++j) dot += gr[j] * yr[j];
+#pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) dx[j] += yr[j] * (gr[j] - dot);
     });
   });
@@ -100,10 +123,10 @@ Variable log_softmax(const Variable& x, const Tensor& mask) {
   return Variable::from_op("log_softmax", y, {x}, [x, y](const Tensor& gy) {
     backward_rows(x, y, gy, [](const float* yr, const float* gr, float* dx, std::int64_t n) {
       float total = 0.0f;
-      for (std::int64_t j = 0; j < n; ++j)
-        if (yr[j] != kNegInf) total += gr[j];
-      for (std::int64_t j = 0; j < n; ++j)
-        if (yr[j] != kNegInf) dx[j] += gr[j] - std::exp(yr[j]) * total;
+#pragma omp simd reduction(+ : total)
+      for (std::int64_t j = 0; j < n; ++j) total += yr[j] != kNegInf ? gr[j] : 0.0f;
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) dx[j] += yr[j] != kNegInf ? gr[j] - vmath::exp(yr[j]) * total : 0.0f;
     });
   });
 }

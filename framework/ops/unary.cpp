@@ -4,6 +4,7 @@
 
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
+#include "framework/ops/vmath.hpp"
 
 namespace xseq {
 namespace {
@@ -30,7 +31,6 @@ Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
   });
 }
 
-constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 }  // namespace
@@ -65,28 +65,25 @@ Variable relu(const Variable& x) {
 // y = x * Phi(x) with Phi the standard normal CDF;  dy/dx = Phi(x) + x * phi(x)
 Variable gelu(const Variable& x) {
   return unary_op(
-      "gelu", x, [](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); },
-      [](float v, float) {
-        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
-        return cdf + v * kInvSqrt2Pi * std::exp(-0.5f * v * v);
-      });
+      "gelu", x, [](float v) { return v * vmath::normal_cdf(v); },
+      [](float v, float) { return vmath::normal_cdf(v) + v * kInvSqrt2Pi * vmath::exp(-0.5f * v * v); });
 }
 
 // dy/dx = 1 - y^2
 Variable tanh(const Variable& x) {
-  return unary_op("tanh", x, [](float v) { return std::tanh(v); },
+  return unary_op("tanh", x, [](float v) { return vmath::tanh(v); },
                   [](float, float y) { return 1.0f - y * y; });
 }
 
 // dy/dx = y (1 - y)
 Variable sigmoid(const Variable& x) {
-  return unary_op("sigmoid", x, [](float v) { return 1.0f / (1.0f + std::exp(-v)); },
+  return unary_op("sigmoid", x, [](float v) { return vmath::sigmoid(v); },
                   [](float, float y) { return y * (1.0f - y); });
 }
 
 // dy/dx = y
 Variable exp(const Variable& x) {
-  return unary_op("exp", x, [](float v) { return std::exp(v); }, [](float, float y) { return y; });
+  return unary_op("exp", x, [](float v) { return vmath::exp(v); }, [](float, float y) { return y; });
 }
 
 // dy/dx = 1 / x
