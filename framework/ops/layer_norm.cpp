@@ -30,12 +30,15 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* xr = px + r * D;
     float mean = 0.0f;
+#pragma omp simd reduction(+ : mean)
     for (std::int64_t j = 0; j < D; ++j) mean += xr[j];
     mean /= float(D);
-    float var = 0.0f;
+    float var = 0.0f;  // two-pass variance: no cancellation for large means
+#pragma omp simd reduction(+ : var)
     for (std::int64_t j = 0; j < D; ++j) var += (xr[j] - mean) * (xr[j] - mean);
     const float rstd = 1.0f / std::sqrt(var / float(D) + eps);
     float* yr = py + r * D;
+#pragma omp simd
     for (std::int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - mean) * rstd * pg[j] + pb[j];
     (*stats)[2 * r] = mean;
     (*stats)[2 * r + 1] = rstd;
@@ -63,6 +66,7 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
         const float* xr = px + r * D;
         const float* gr = pdy + r * D;
         float sum_dxhat = 0.0f, sum_dxhat_xhat = 0.0f;
+#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
         for (std::int64_t j = 0; j < D; ++j) {
           const float xhat = (xr[j] - mean) * rstd;
           const float dxhat = gr[j] * pgam[j];
@@ -76,6 +80,7 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
         if (dx) {
           const float m1 = sum_dxhat / float(D), m2 = sum_dxhat_xhat / float(D);
           float* dr = dx + r * D;
+#pragma omp simd
           for (std::int64_t j = 0; j < D; ++j) {
             const float xhat = (xr[j] - mean) * rstd;
             dr[j] += rstd * (gr[j] * pgam[j] - m1 - xhat * m2);
