@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <omp.h>
+
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
 
@@ -28,16 +30,21 @@ Variable embedding(const Variable& weight, const IndexTensor& ids, int padding_i
     float* gw = weight.grad_buffer().data();
     const float* pg = gy.data();
     const std::int64_t n = ids.numel();
-    // Several positions may hit the same row: threads split the columns, and
-    // each adds every position's slice of its columns in position order.
-#pragma omp parallel for if (n * D > kParallelGrain && D >= 64) schedule(static)
-    for (std::int64_t j0 = 0; j0 < D; j0 += 16) {
-      const std::int64_t j1 = std::min(D, j0 + 16);
+    // Several positions may hit the same row: each thread takes one contiguous
+    // range of columns and adds every position's slice of it, in position
+    // order. Each element is summed by one thread in the same order whatever the
+    // thread count, so the result never depends on it.
+#pragma omp parallel if (n * D > kParallelGrain && D >= 32)
+    {
+      const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+      const std::int64_t per = (D + threads - 1) / threads;
+      const std::int64_t j0 = std::min(D, t * per), j1 = std::min(D, j0 + per);
       for (std::int64_t i = 0; i < n; ++i) {
         const std::int32_t id = ids.data[i];
         if (id == padding_idx) continue;
         float* row = gw + std::int64_t(id) * D;
         const float* g = pg + i * D;
+#pragma omp simd
         for (std::int64_t j = j0; j < j1; ++j) row[j] += g[j];
       }
     }
