@@ -58,6 +58,8 @@ Variable reshape(const Variable& x, const std::vector<std::int64_t>& dims);
 Variable permute(const Variable& x, const std::vector<int>& dims);
 Variable transpose(const Variable& x, int axis0, int axis1);
 Variable concat(const std::vector<Variable>& xs, int axis);
+/// Joins equally shaped variables along a new axis (e.g. T states (B, H) -> (B, T, H)).
+Variable stack(const std::vector<Variable>& xs, int axis);
 /// Consecutive pieces of `sizes` along `axis` (sizes must add up to its length).
 std::vector<Variable> split(const Variable& x, const std::vector<std::int64_t>& sizes, int axis);
 /// x[..., start:start+length, ...] along `axis`.

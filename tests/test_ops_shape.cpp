@@ -32,6 +32,16 @@ TEST_CASE("concat, split and narrow values", "[ops][shape]") {
   REQUIRE_THROWS_WITH(narrow(c, 1, 2, 2), Catch::Contains("range [2, 4) is out of bounds"));
 }
 
+TEST_CASE("stack joins along a new axis", "[ops][shape]") {
+  Variable a(Tensor::from_vector({2}, {1, 2})), b(Tensor::from_vector({2}, {3, 4}));
+  require_close(stack({a, b}, 0).value(), {1, 2, 3, 4});
+  Variable s = stack({a, b}, -1);
+  REQUIRE(s.shape() == Shape{2, 2});
+  require_close(s.value(), {1, 3, 2, 4});
+  REQUIRE_THROWS_WITH(stack({a, Variable(Tensor::zeros({3}))}, 0),
+                      Catch::Contains("stack: input 1 has shape (3,), expected (2,)"));
+}
+
 TEST_CASE("Gradients of shape ops", "[gradcheck][ops][shape]") {
   Rng rng(31);
   Variable x = param(uniform({2, 3, 4}, rng));
@@ -44,6 +54,8 @@ TEST_CASE("Gradients of shape ops", "[gradcheck][ops][shape]") {
   require_gradients_match([&] { return permute(x4, {0, 2, 1, 3}); }, {x4});  // (B,T,H,d) -> (B,H,T,d)
   require_gradients_match([&] { return concat({x, y, x}, 1); }, {x, y});
   require_gradients_match([&] { return narrow(x, 2, 1, 2); }, {x});
+  Variable z = param(uniform({2, 3, 4}, rng));
+  require_gradients_match([&] { return stack({x, z, x}, 1); }, {x, z});
   require_gradients_match([&] {
     auto parts = split(x, {1, 2}, 1);
     return parts[1] * 3.0f + concat({parts[0], parts[0]}, 1);

@@ -135,6 +135,23 @@ Variable concat(const std::vector<Variable>& xs, int axis) {
   });
 }
 
+// stack = concat of the inputs, each reshaped with a size-1 axis inserted;
+// both pieces are differentiable, so no backward of its own is needed.
+Variable stack(const std::vector<Variable>& xs, int axis) {
+  XSEQ_CHECK(!xs.empty(), "stack: needs at least one input");
+  const Shape& first = xs[0].shape();
+  const int a = normalize_axis(axis, first.ndim() + 1, "stack");
+  std::vector<Variable> expanded;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    XSEQ_CHECK(xs[i].shape() == first, "stack: input ", i, " has shape ", xs[i].shape(), ", expected ", first,
+               " like input 0");
+    std::vector<std::int64_t> dims = first.vec();
+    dims.insert(dims.begin() + a, 1);
+    expanded.push_back(reshape(xs[i], dims));
+  }
+  return concat(expanded, a);
+}
+
 Variable narrow(const Variable& x, int axis, std::int64_t start, std::int64_t length) {
   const int a = normalize_axis(axis, x.ndim(), "narrow");
   const std::int64_t size = x.shape()[a];
