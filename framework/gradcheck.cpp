@@ -34,17 +34,33 @@ std::string GradCheckResult::report() const {
   return out.str();
 }
 
+// Puts the variables back as they were (gradients, requires_grad), also when
+// fn throws half-way through the check.
+struct RestoreVariables {
+  std::vector<Variable> vars;
+  std::vector<Tensor> grads;
+  std::vector<bool> flags;
+  ~RestoreVariables() {
+    for (std::size_t k = 0; k < vars.size(); ++k) {
+      vars[k].zero_grad();
+      if (grads[k].defined()) vars[k].accumulate_grad(grads[k]);
+      vars[k].set_requires_grad(flags[k]);
+    }
+  }
+};
+
 GradCheckResult check_gradients(const std::function<Variable()>& fn, const std::vector<Variable>& wrt,
                                 const GradCheckOptions& options) {
-  std::vector<Variable> vars = wrt;
-  std::vector<Tensor> saved_grads;
-  std::vector<bool> saved_flags;
-  for (auto& v : vars) {
+  for (const auto& v : wrt)
     XSEQ_CHECK(v.defined() && v.is_leaf(), "check_gradients: every variable in wrt must be a defined leaf");
-    saved_grads.push_back(v.grad());
-    saved_flags.push_back(v.requires_grad());
-    v.set_requires_grad(true);
+  RestoreVariables restore;
+  std::vector<Variable>& vars = restore.vars;
+  for (const auto& v : wrt) {
+    vars.push_back(v);
+    restore.grads.push_back(v.grad());
+    restore.flags.push_back(v.requires_grad());
     v.zero_grad();
+    vars.back().set_requires_grad(true);
   }
 
   // Analytic gradient of L = sum w * y.
@@ -73,13 +89,18 @@ GradCheckResult check_gradients(const std::function<Variable()>& fn, const std::
         float* p = x.data() + i;
         const float original = *p;
         const float h = options.step * std::max(1.0f, std::fabs(original));
+        // Restores the element even if fn throws.
+        struct Reset {
+          float* p;
+          float v;
+          ~Reset() { *p = v; }
+        } reset{p, original};
         *p = original + h;
         const float up = *p;  // the step actually taken in float32
         const double l_plus = project(fn().value(), w);
         *p = original - h;
         const float down = *p;
         const double l_minus = project(fn().value(), w);
-        *p = original;
         const double numeric = (l_plus - l_minus) / (double(up) - double(down));
         const double a = analytic[k].data()[i];
         const double ratio = std::fabs(a - numeric) / (options.atol + options.rtol * std::fabs(numeric));
@@ -95,12 +116,6 @@ GradCheckResult check_gradients(const std::function<Variable()>& fn, const std::
     }
   }
   result.ok = result.worst_ratio <= 1.0;
-
-  for (std::size_t k = 0; k < vars.size(); ++k) {
-    vars[k].zero_grad();
-    if (saved_grads[k].defined()) vars[k].accumulate_grad(saved_grads[k]);
-    vars[k].set_requires_grad(saved_flags[k]);
-  }
   return result;
 }
 

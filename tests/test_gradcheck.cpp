@@ -48,3 +48,16 @@ TEST_CASE("check_gradients rejects non-leaf variables and non-finite outputs", "
   REQUIRE_THROWS_WITH(check_gradients([&] { return y; }, {y}), Catch::Contains("must be a defined leaf"));
   REQUIRE_THROWS_WITH(check_gradients([&] { return log(x); }, {x}), Catch::Contains("is not finite"));
 }
+
+TEST_CASE("check_gradients restores values and flags when fn throws", "[gradcheck]") {
+  Variable x(Tensor::from_vector({3}, {1, 2, 3}), false);
+  int calls = 0;
+  auto throws_later = [&] {
+    if (++calls > 2) throw xseq::Error("boom");
+    return x * 2.0f;
+  };
+  REQUIRE_THROWS_WITH(check_gradients(throws_later, {x}), "boom");
+  require_close(x.value(), {1, 2, 3});
+  REQUIRE_FALSE(x.requires_grad());
+  REQUIRE_FALSE(x.has_grad());
+}
