@@ -12,16 +12,10 @@
 namespace xseq {
 namespace {
 
-// One operand's view as a batch of matrices.
-struct MatrixBatch {
-  std::int64_t batch;   // number of matrices (1 for a 2-d operand)
-  std::int64_t rows, cols;  // as stored
-  std::int64_t stride;  // elements between consecutive matrices (0 = broadcast)
-};
-
+// The GEMMs one matmul runs: `batch` products of op(a) (M x K) and op(b) (K x N).
 struct MatmulPlan {
-  MatrixBatch a, b;
   std::int64_t batch, M, N, K;
+  std::int64_t stride_a, stride_b;  // elements between consecutive matrices (0 = shared)
   Shape out_shape;
 };
 
@@ -43,8 +37,7 @@ MatmulPlan plan_matmul(const Shape& as, const Shape& bs, bool ta, bool tb) {
     // (..., M, K) @ (K, N): fold a's leading axes into M; one GEMM.
     p.M = as.numel() / a_cols;
     p.batch = 1;
-    p.a = {1, p.M, a_cols, 0};
-    p.b = {1, b_rows, b_cols, 0};
+    p.stride_a = p.stride_b = 0;
     for (int d = 0; d < as.ndim() - 1; ++d) p.out_shape.push_back(as[d]);
     p.out_shape.push_back(p.N);
     return p;
@@ -61,19 +54,12 @@ MatmulPlan plan_matmul(const Shape& as, const Shape& bs, bool ta, bool tb) {
   }
   const Shape& lead = a_batched ? as : bs;
   p.batch = a_batched ? a_batch : b_batch;
-  p.a = {p.batch, a_rows, a_cols, a_batched ? a_rows * a_cols : 0};
-  p.b = {p.batch, b_rows, b_cols, b_batched ? b_rows * b_cols : 0};
+  p.stride_a = a_batched ? a_rows * a_cols : 0;
+  p.stride_b = b_batched ? b_rows * b_cols : 0;
   for (int d = 0; d < lead.ndim() - 2; ++d) p.out_shape.push_back(lead[d]);
   p.out_shape.push_back(p.M);
   p.out_shape.push_back(p.N);
   return p;
-}
-
-// C (batch of M x N, or one matrix accumulated over the batch when stride_c == 0)
-void batched(bool ta, bool tb, std::int64_t batch, std::int64_t M, std::int64_t N, std::int64_t K,
-             const float* A, std::int64_t sa, const float* B, std::int64_t sb, float beta, float* C,
-             std::int64_t sc) {
-  gemm_batched(ta, tb, batch, M, N, K, 1.0f, A, sa, B, sb, beta, C, sc);
 }
 
 }  // namespace
@@ -81,8 +67,8 @@ void batched(bool ta, bool tb, std::int64_t batch, std::int64_t M, std::int64_t 
 Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
   const MatmulPlan p = plan_matmul(a.shape(), b.shape(), ta, tb);
   Tensor y(p.out_shape);
-  batched(ta, tb, p.batch, p.M, p.N, p.K, a.value().data(), p.a.stride, b.value().data(), p.b.stride,
-          0.0f, y.data(), p.M * p.N);
+  gemm_batched(ta, tb, p.batch, p.M, p.N, p.K, 1.0f, a.value().data(), p.stride_a, b.value().data(),
+               p.stride_b, 0.0f, y.data(), p.M * p.N);
 
   return Variable::from_op("matmul", y, {a, b}, [a, b, p, ta, tb](const Tensor& gy) mutable {
     const float* A = a.value().data();
@@ -91,19 +77,19 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
     const std::int64_t sg = p.M * p.N;
     if (a.requires_grad()) {
       float* dA = a.grad_buffer().data();
-      const std::int64_t sda = p.a.stride;  // 0 when a is shared by the batch: accumulate
+      const std::int64_t sda = p.stride_a;  // 0 when a is shared by the batch: accumulate
       if (!ta)
-        batched(false, !tb, p.batch, p.M, p.K, p.N, G, sg, B, p.b.stride, 1.0f, dA, sda);
+        gemm_batched(false, !tb, p.batch, p.M, p.K, p.N, 1.0f, G, sg, B, p.stride_b, 1.0f, dA, sda);
       else
-        batched(tb, true, p.batch, p.K, p.M, p.N, B, p.b.stride, G, sg, 1.0f, dA, sda);
+        gemm_batched(tb, true, p.batch, p.K, p.M, p.N, 1.0f, B, p.stride_b, G, sg, 1.0f, dA, sda);
     }
     if (b.requires_grad()) {
       float* dB = b.grad_buffer().data();
-      const std::int64_t sdb = p.b.stride;
+      const std::int64_t sdb = p.stride_b;
       if (!tb)
-        batched(!ta, false, p.batch, p.K, p.N, p.M, A, p.a.stride, G, sg, 1.0f, dB, sdb);
+        gemm_batched(!ta, false, p.batch, p.K, p.N, p.M, 1.0f, A, p.stride_a, G, sg, 1.0f, dB, sdb);
       else
-        batched(true, ta, p.batch, p.N, p.K, p.M, G, sg, A, p.a.stride, 1.0f, dB, sdb);
+        gemm_batched(true, ta, p.batch, p.N, p.K, p.M, 1.0f, G, sg, A, p.stride_a, 1.0f, dB, sdb);
     }
   });
 }
