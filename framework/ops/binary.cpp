@@ -31,7 +31,7 @@ Tensor broadcast_forward(const char* op, const Variable& a, const Variable& b, F
 // y = a + b;  da = dy,  db = dy
 Variable add(const Variable& a, const Variable& b) {
   Tensor y = broadcast_forward("add", a, b, [](float x, float z) { return x + z; });
-  return Variable::from_op("add", y, {a, b}, [a, b](const Tensor& gy) mutable {
+  return Variable::from_op("add", y, {a, b}, [a, b](const Tensor& gy) {
     if (a.requires_grad()) detail::reduce_add_to(gy, a.grad_buffer());
     if (b.requires_grad()) detail::reduce_add_to(gy, b.grad_buffer());
   });
@@ -40,7 +40,7 @@ Variable add(const Variable& a, const Variable& b) {
 // y = a - b;  da = dy,  db = -dy
 Variable sub(const Variable& a, const Variable& b) {
   Tensor y = broadcast_forward("sub", a, b, [](float x, float z) { return x - z; });
-  return Variable::from_op("sub", y, {a, b}, [a, b](const Tensor& gy) mutable {
+  return Variable::from_op("sub", y, {a, b}, [a, b](const Tensor& gy) {
     if (a.requires_grad()) detail::reduce_add_to(gy, a.grad_buffer());
     if (b.requires_grad()) detail::reduce_add_to(gy, b.grad_buffer(), -1.0f);
   });
@@ -49,7 +49,7 @@ Variable sub(const Variable& a, const Variable& b) {
 // y = a * b;  da = dy * b,  db = dy * a
 Variable mul(const Variable& a, const Variable& b) {
   Tensor y = broadcast_forward("mul", a, b, [](float x, float z) { return x * z; });
-  return Variable::from_op("mul", y, {a, b}, [a, b](const Tensor& gy) mutable {
+  return Variable::from_op("mul", y, {a, b}, [a, b](const Tensor& gy) {
     auto times = [](float g, float v) { return g * v; };
     if (a.requires_grad()) accumulate_grad_of(a, gy, b.value(), times);
     if (b.requires_grad()) accumulate_grad_of(b, gy, a.value(), times);
@@ -59,7 +59,7 @@ Variable mul(const Variable& a, const Variable& b) {
 // y = a / b;  da = dy / b,  db = -dy * a / b^2 = -(dy * y) / b
 Variable div(const Variable& a, const Variable& b) {
   Tensor y = broadcast_forward("div", a, b, [](float x, float z) { return x / z; });
-  return Variable::from_op("div", y, {a, b}, [a, b, y](const Tensor& gy) mutable {
+  return Variable::from_op("div", y, {a, b}, [a, b, y](const Tensor& gy) {
     if (a.requires_grad())
       accumulate_grad_of(a, gy, b.value(), [](float g, float v) { return g / v; });
     if (b.requires_grad()) {

@@ -54,20 +54,22 @@ void reduce_add_to(const Tensor& g, Tensor& target, float scale) {
   const bool parallel = g.numel() > kParallelGrain;
   // Every target element is summed by exactly one thread, in row order, so the
   // result does not depend on the thread count. Three layouts:
+  // Adds row r of g into `base` (the target or a partial copy of it).
+  auto add_row = [&](std::int64_t r, float* base, float factor) {
+    const float* rg = pg + r * inner;
+    float* rt = base + map.row_offset(r);
+    if (map.inner_stride == 1) {
+      for (std::int64_t j = 0; j < inner; ++j) rt[j] += factor * rg[j];
+    } else {
+      rt[0] += factor * row_sum(rg, inner);
+    }
+  };
   bool rows_distinct = true;  // no outer axis is broadcast: each g row has its own target row
   for (int d = 0; d < map.outer_ndim; ++d)
     if (map.out_dims[d] > 1 && map.in_strides[d] == 0) rows_distinct = false;
   if (rows_distinct) {
 #pragma omp parallel for if (parallel) schedule(static)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* rg = pg + r * inner;
-      float* rt = pt + map.row_offset(r);
-      if (map.inner_stride == 1) {
-        for (std::int64_t j = 0; j < inner; ++j) rt[j] += scale * rg[j];
-      } else {
-        rt[0] += scale * row_sum(rg, inner);
-      }
-    }
+    for (std::int64_t r = 0; r < rows; ++r) add_row(r, pt, scale);
   } else {
     // Rows collide (a bias gradient summed over all tokens, a total sum): fixed
     // blocks of rows, each summed by one thread into its own partial target,
@@ -80,18 +82,9 @@ void reduce_add_to(const Tensor& g, Tensor& target, float scale) {
     const std::int64_t tn = target.numel();
     std::vector<float> partial(static_cast<std::size_t>(blocks * tn), 0.0f);
 #pragma omp parallel for if (parallel && blocks > 1) schedule(static)
-    for (std::int64_t k = 0; k < blocks; ++k) {
-      float* part = partial.data() + k * tn;
-      for (std::int64_t r = k * block; r < std::min(rows, (k + 1) * block); ++r) {
-        const float* rg = pg + r * inner;
-        float* rt = part + map.row_offset(r);
-        if (map.inner_stride == 1) {
-          for (std::int64_t j = 0; j < inner; ++j) rt[j] += rg[j];
-        } else {
-          rt[0] += row_sum(rg, inner);
-        }
-      }
-    }
+    for (std::int64_t k = 0; k < blocks; ++k)
+      for (std::int64_t r = k * block; r < std::min(rows, (k + 1) * block); ++r)
+        add_row(r, partial.data() + k * tn, 1.0f);
 #pragma omp parallel for if (tn * blocks > kParallelGrain) schedule(static)
     for (std::int64_t i = 0; i < tn; ++i) {
       float s = 0.0f;

@@ -60,7 +60,7 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
   Tensor y = Tensor::scalar(count ? float(loss / double(count)) : 0.0f);
 
   return Variable::from_op("cross_entropy", y, {logits},
-                           [logits, targets, ignore_index, eps, lse, count, V, rows](const Tensor& gy) mutable {
+                           [logits, targets, ignore_index, eps, lse, count, V, rows](const Tensor& gy) {
     float* gx = logits.grad_buffer().data();
     if (count == 0) return;
     const float g = gy.item() / float(count);

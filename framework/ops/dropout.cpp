@@ -34,7 +34,7 @@ Variable dropout(const Variable& x, float p, bool training, Rng& rng) {
   const std::uint64_t seed = rng.seed(), first = rng.reserve(std::uint64_t(n));
   Tensor y(x.shape());
   apply_mask<false>(x.value().data(), y.data(), n, p, seed, first);
-  return Variable::from_op("dropout", y, {x}, [x, p, seed, first](const Tensor& gy) mutable {
+  return Variable::from_op("dropout", y, {x}, [x, p, seed, first](const Tensor& gy) {
     apply_mask<true>(gy.data(), x.grad_buffer().data(), gy.numel(), p, seed, first);
   });
 }

@@ -26,7 +26,7 @@ Variable embedding(const Variable& weight, const IndexTensor& ids, int padding_i
 #pragma omp parallel for if (n * D > kParallelGrain) schedule(static)
   for (std::int64_t i = 0; i < n; ++i) std::memcpy(py + i * D, pw + std::int64_t(ids.data[i]) * D, sizeof(float) * D);
 
-  return Variable::from_op("embedding", y, {weight}, [weight, ids, padding_idx, D](const Tensor& gy) mutable {
+  return Variable::from_op("embedding", y, {weight}, [weight, ids, padding_idx, D](const Tensor& gy) {
     float* gw = weight.grad_buffer().data();
     const float* pg = gy.data();
     const std::int64_t n = ids.numel();

@@ -45,7 +45,7 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
   }
 
   return Variable::from_op("layer_norm", y, {x, gamma, beta}, [x, gamma, beta, stats, D, rows](
-                                                                   const Tensor& gy) mutable {
+                                                                   const Tensor& gy) {
     const float* px = x.value().data();
     const float* pgam = gamma.value().data();
     const float* pdy = gy.data();

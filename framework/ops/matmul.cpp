@@ -70,7 +70,7 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
   gemm_batched(ta, tb, p.batch, p.M, p.N, p.K, 1.0f, a.value().data(), p.stride_a, b.value().data(),
                p.stride_b, 0.0f, y.data(), p.M * p.N);
 
-  return Variable::from_op("matmul", y, {a, b}, [a, b, p, ta, tb](const Tensor& gy) mutable {
+  return Variable::from_op("matmul", y, {a, b}, [a, b, p, ta, tb](const Tensor& gy) {
     const float* A = a.value().data();
     const float* B = b.value().data();
     const float* G = gy.data();

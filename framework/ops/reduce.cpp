@@ -27,7 +27,7 @@ Variable reduce_sum(const char* op, const Variable& x, const std::vector<int>& a
   Tensor y = Tensor::zeros(keep);
   detail::reduce_add_to(x.value(), y, scale);
   y = y.reshape(out);
-  return Variable::from_op(op, y, {x}, [x, keep, scale](const Tensor& gy) mutable {
+  return Variable::from_op(op, y, {x}, [x, keep, scale](const Tensor& gy) {
     detail::broadcast_add_to(gy.reshape(keep), x.grad_buffer(), scale);
   });
 }
@@ -75,7 +75,7 @@ Variable max(const Variable& x, int axis, bool keepdim) {
       (*argmax)[o * inner + i] = best_k;
     }
   }
-  return Variable::from_op("max", y, {x}, [x, argmax, n, inner](const Tensor& gy) mutable {
+  return Variable::from_op("max", y, {x}, [x, argmax, n, inner](const Tensor& gy) {
     float* gx = x.grad_buffer().data();
     const float* pg = gy.data();
     const std::int64_t m = gy.numel();

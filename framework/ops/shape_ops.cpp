@@ -70,7 +70,7 @@ void copy_axis_block(const float* src, std::int64_t src_len, std::int64_t src_st
 
 Variable reshape(const Variable& x, const std::vector<std::int64_t>& dims) {
   Tensor y = x.value().reshape(dims);
-  return Variable::from_op("reshape", y, {x}, [x](const Tensor& gy) mutable {
+  return Variable::from_op("reshape", y, {x}, [x](const Tensor& gy) {
     detail::reduce_add_to(gy.reshape(x.shape()), x.grad_buffer());
   });
 }
@@ -89,7 +89,7 @@ Variable permute(const Variable& x, const std::vector<int>& dims) {
   for (int i = 0; i < n; ++i) out.push_back(x.shape()[perm[i]]);
   Tensor y(out);
   if (n > 0) permute_kernel<false>(x.value(), perm, y);
-  return Variable::from_op("permute", y, {x}, [x, inverse](const Tensor& gy) mutable {
+  return Variable::from_op("permute", y, {x}, [x, inverse](const Tensor& gy) {
     if (gy.ndim() > 0) permute_kernel<true>(gy, inverse, x.grad_buffer());
   });
 }
@@ -125,7 +125,7 @@ Variable concat(const std::vector<Variable>& xs, int axis) {
     starts.push_back(start);
     start += len;
   }
-  return Variable::from_op("concat", y, xs, [xs, starts, a, blocks](const Tensor& gy) mutable {
+  return Variable::from_op("concat", y, xs, [xs, starts, a, blocks](const Tensor& gy) {
     const std::int64_t total = gy.shape()[a];
     for (std::size_t i = 0; i < xs.size(); ++i) {
       if (!xs[i].requires_grad()) continue;
@@ -141,12 +141,12 @@ Variable stack(const std::vector<Variable>& xs, int axis) {
   XSEQ_CHECK(!xs.empty(), "stack: needs at least one input");
   const Shape& first = xs[0].shape();
   const int a = normalize_axis(axis, first.ndim() + 1, "stack");
+  std::vector<std::int64_t> dims = first.vec();
+  dims.insert(dims.begin() + a, 1);
   std::vector<Variable> expanded;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     XSEQ_CHECK(xs[i].shape() == first, "stack: input ", i, " has shape ", xs[i].shape(), ", expected ", first,
                " like input 0");
-    std::vector<std::int64_t> dims = first.vec();
-    dims.insert(dims.begin() + a, 1);
     expanded.push_back(reshape(xs[i], dims));
   }
   return concat(expanded, a);
@@ -162,7 +162,7 @@ Variable narrow(const Variable& x, int axis, std::int64_t start, std::int64_t le
   Tensor y(out);
   const AxisBlocks blocks(out, a);
   copy_axis_block<false>(x.value().data(), size, start, y.data(), length, 0, length, blocks);
-  return Variable::from_op("narrow", y, {x}, [x, a, start, length, size, blocks](const Tensor& gy) mutable {
+  return Variable::from_op("narrow", y, {x}, [x, a, start, length, size, blocks](const Tensor& gy) {
     copy_axis_block<true>(gy.data(), length, 0, x.grad_buffer().data(), size, start, length, blocks);
   });
 }

@@ -20,7 +20,7 @@ Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
 #pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
   for (std::int64_t i = 0; i < n; ++i) py[i] = fwd(px[i]);
 
-  return Variable::from_op(op, y, {x}, [x, y, bwd](const Tensor& gy) mutable {
+  return Variable::from_op(op, y, {x}, [x, y, bwd](const Tensor& gy) {
     float* gx = x.grad_buffer().data();
     const float* px = x.value().data();
     const float* py = y.data();

@@ -12,7 +12,7 @@ Variable masked_fill(const Variable& x, const Tensor& mask, float value) {
              mask.shape(), " does not broadcast to the input's shape ", x.shape());
   Tensor y(x.shape());
   detail::binary_kernel(x.value(), mask, y, [value](float v, float m) { return m != 0.0f ? value : v; });
-  return Variable::from_op("masked_fill", y, {x}, [x, mask](const Tensor& gy) mutable {
+  return Variable::from_op("masked_fill", y, {x}, [x, mask](const Tensor& gy) {
     detail::binary_kernel<true>(gy, mask, x.grad_buffer(), [](float g, float m) { return m != 0.0f ? 0.0f : g; });
   });
 }
@@ -26,7 +26,7 @@ Variable where(const Tensor& cond, const Variable& a, const Variable& b) {
   Tensor y(out);
   detail::binary_kernel(c, a.value(), y, [](float m, float v) { return m != 0.0f ? v : 0.0f; });
   detail::binary_kernel<true>(c, b.value(), y, [](float m, float v) { return m != 0.0f ? 0.0f : v; });
-  return Variable::from_op("where", y, {a, b}, [a, b, c](const Tensor& gy) mutable {
+  return Variable::from_op("where", y, {a, b}, [a, b, c](const Tensor& gy) {
     auto route = [&](const Variable& target, bool when_true) {
       Tensor g(gy.shape());
       detail::binary_kernel(c, gy, g, [when_true](float m, float v) { return (m != 0.0f) == when_true ? v : 0.0f; });
