@@ -1,0 +1,159 @@
+#include "framework/layers/recurrent.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace xseq {
+CellType parse_cell(const std::string& name) {
+  if (name == "gru") return CellType::gru;
+  if (name == "lstm") return CellType::lstm;
+  XSEQ_CHECK(false, "unknown recurrent cell '", name, "' (expected gru or lstm)");
+  return CellType::gru;
+}
+
+// ---- the shared cell parameters ---------------------------------------------------------
+RecurrentCell::RecurrentCell(const char* name, std::int64_t input, std::int64_t hidden, std::int64_t gates,
+                             Rng& rng)
+    : name_(name), hidden_(hidden) {
+  XSEQ_CHECK(input > 0 && hidden > 0, name, ": input and hidden sizes must be positive, got ", input, " and ",
+             hidden);
+  const float bound = 1.0f / std::sqrt(float(hidden));
+  Tensor w_ih({gates * hidden, input}), w_hh({gates * hidden, hidden}), b_ih({gates * hidden}),
+      b_hh({gates * hidden});
+  for (Tensor* t : {&w_ih, &w_hh, &b_ih, &b_hh}) init::uniform(*t, -bound, bound, rng);
+  w_ih_ = register_parameter("weight_ih", std::move(w_ih));
+  w_hh_ = register_parameter("weight_hh", std::move(w_hh));
+  b_ih_ = register_parameter("bias_ih", std::move(b_ih));
+  b_hh_ = register_parameter("bias_hh", std::move(b_hh));
+}
+
+Variable RecurrentCell::project_input(const Variable& x) const {
+  XSEQ_CHECK(x.ndim() >= 1 && x.dim(-1) == w_ih_.dim(1), name_, ": input ", x.shape(), " must end in ",
+             w_ih_.dim(1), " features");
+  return matmul(x, w_ih_, false, true) + b_ih_;
+}
+
+std::vector<Variable> RecurrentCell::gates(const Variable& projected, const Variable& h) const {
+  const std::int64_t G = w_ih_.dim(0);
+  XSEQ_CHECK(h.ndim() == 2 && h.dim(1) == hidden_ && projected.shape() == Shape({h.dim(0), G}), name_,
+             ": state ", h.shape(), " must be (batch, ", hidden_, ") and the projected input ", projected.shape(),
+             " (batch, ", G, ")");
+  return split(projected + matmul(h, w_hh_, false, true) + b_hh_, std::vector<std::int64_t>(G / hidden_, hidden_), 1);
+}
+
+// ---- GRUCell ------------------------------------------------------------------------------
+Variable GRUCell::step(const Variable& gi, const Variable& h) const {
+  // n needs W_hn h + b_hn on its own (r multiplies it), so the hidden
+  // projection is split before it is added to the input's.
+  const std::int64_t G = 3 * hidden_;
+  XSEQ_CHECK(h.ndim() == 2 && h.dim(1) == hidden_ && gi.shape() == Shape({h.dim(0), G}), name_, ": state ",
+             h.shape(), " must be (batch, ", hidden_, ") and the projected input ", gi.shape(), " (batch, ", G, ")");
+  const std::vector<std::int64_t> sizes(3, hidden_);
+  const auto i = split(gi, sizes, 1);
+  const auto g = split(matmul(h, w_hh_, false, true) + b_hh_, sizes, 1);
+  const Variable r = sigmoid(i[0] + g[0]);
+  const Variable z = sigmoid(i[1] + g[1]);
+  const Variable n = tanh(i[2] + r * g[2]);
+  return n + z * (h - n);  // (1 - z) * n + z * h
+}
+
+// ---- LSTMCell -----------------------------------------------------------------------------
+LSTMState LSTMCell::step(const Variable& gi, const LSTMState& s) const {
+  XSEQ_CHECK(s.c.shape() == s.h.shape(), name_, ": states h ", s.h.shape(), " and c ", s.c.shape(), " differ");
+  const auto g = gates(gi, s.h);
+  LSTMState next;
+  next.c = sigmoid(g[1]) * s.c + sigmoid(g[0]) * tanh(g[2]);
+  next.h = sigmoid(g[3]) * tanh(next.c);
+  return next;
+}
+
+// ---- Recurrent ----------------------------------------------------------------------------------
+Recurrent::Recurrent(std::int64_t input, std::int64_t hidden, Rng& rng, Options options)
+    : hidden_(hidden), options_(options) {
+  XSEQ_CHECK(options.layers >= 1, "Recurrent: layers must be >= 1, got ", options.layers);
+  const int dirs = options.bidirectional ? 2 : 1;
+  for (std::int64_t l = 0; l < options.layers; ++l) {
+    const std::int64_t in = l == 0 ? input : hidden * dirs;
+    for (int d = 0; d < dirs; ++d) {
+      const std::string name = "layers." + std::to_string(l) + (d == 0 ? ".forward" : ".backward");
+      std::shared_ptr<RecurrentCell> cell;
+      if (options.cell == CellType::gru) cell = std::make_shared<GRUCell>(in, hidden, rng);
+      else cell = std::make_shared<LSTMCell>(in, hidden, rng);
+      cells_.push_back(register_module(name, cell));
+    }
+  }
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(options.dropout, rng));
+}
+
+Variable Recurrent::run_direction(const RecurrentCell& cell, const Variable& x, const Lengths& lengths, bool reverse,
+                                  Variable& h_last, Variable& c_last) const {
+  const std::int64_t B = x.dim(0), T = x.dim(1), H = hidden_;
+  const bool lstm = options_.cell == CellType::lstm;
+  const auto* gru = lstm ? nullptr : static_cast<const GRUCell*>(&cell);
+  const auto* lstm_cell = lstm ? static_cast<const LSTMCell*>(&cell) : nullptr;
+  // The input projection for every step at once: one GEMM instead of T.
+  const Variable projected = cell.project_input(x);
+  const std::int64_t G = projected.dim(2);
+
+  Variable h(Tensor::zeros({B, H})), c(Tensor::zeros({B, H}));
+  std::vector<Variable> outputs(static_cast<std::size_t>(T));
+  for (std::int64_t s = 0; s < T; ++s) {
+    const std::int64_t t = reverse ? T - 1 - s : s;
+    const Variable gi = reshape(narrow(projected, 1, t, 1), {B, G});
+    Variable h_new, c_new;
+    if (lstm) {
+      const LSTMState next = lstm_cell->step(gi, {h, c});
+      h_new = next.h;
+      c_new = next.c;
+    } else {
+      h_new = gru->step(gi, h);
+    }
+    // Sequences already past their end keep their state and output 0.
+    std::int64_t valid_count = 0;
+    Tensor valid({B, 1});
+    for (std::int64_t b = 0; b < B; ++b) {
+      valid.data()[b] = t < lengths[b] ? 1.0f : 0.0f;
+      valid_count += t < lengths[b];
+    }
+    if (valid_count == B) {
+      h = h_new;
+      c = c_new;
+      outputs[static_cast<std::size_t>(t)] = h;
+    } else {
+      h = where(valid, h_new, h);
+      if (lstm) c = where(valid, c_new, c);
+      outputs[static_cast<std::size_t>(t)] = h * Variable(valid);
+    }
+  }
+  h_last = h;
+  if (lstm) c_last = c;
+  return stack(outputs, 1);
+}
+
+Recurrent::Result Recurrent::forward(const Variable& x, const Lengths& lengths) {
+  XSEQ_CHECK(x.ndim() == 3 && static_cast<std::int64_t>(lengths.size()) == x.dim(0), "Recurrent: input ",
+             x.shape(), " must be (batch, time, features) with one length per sequence (got ", lengths.size(),
+             ")");
+  for (std::size_t b = 0; b < lengths.size(); ++b)
+    XSEQ_CHECK(lengths[b] >= 1 && lengths[b] <= x.dim(1), "Recurrent: lengths[", b, "] = ", lengths[b],
+               " must be in [1, ", x.dim(1), "]");
+  const int dirs = options_.bidirectional ? 2 : 1;
+  Result r;
+  Variable layer_input = x;
+  for (std::int64_t l = 0; l < options_.layers; ++l) {
+    if (l > 0) layer_input = dropout_->forward(layer_input);
+    std::vector<Variable> direction_outputs;
+    for (int d = 0; d < dirs; ++d) {
+      Variable h_last, c_last;
+      direction_outputs.push_back(
+          run_direction(*cells_[static_cast<std::size_t>(l * dirs + d)], layer_input, lengths, d == 1, h_last, c_last));
+      r.h_last.push_back(h_last);
+      if (c_last.defined()) r.c_last.push_back(c_last);
+    }
+    layer_input = dirs == 1 ? direction_outputs[0] : concat(direction_outputs, 2);
+  }
+  r.output = layer_input;
+  return r;
+}
+
+}  // namespace xseq
