@@ -31,6 +31,12 @@ inline Tensor away_from_zero(const Shape& shape, Rng& rng, float gap = 0.1f) {
 
 inline Variable param(const Tensor& t) { return Variable(t, true); }
 
+/// `wrt` followed by every parameter of `m`: what a layer's gradient check covers.
+inline std::vector<Variable> with_params(std::vector<Variable> wrt, const Module& m) {
+  for (auto& p : m.parameters()) wrt.push_back(p);
+  return wrt;
+}
+
 /// Runs the public gradient checker and fails with its report.
 inline void require_gradients_match(const std::function<Variable()>& fn, const std::vector<Variable>& wrt,
                                     const GradCheckOptions& options = {}) {

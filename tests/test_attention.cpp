@@ -9,6 +9,7 @@ using namespace xseq;
 using test::param;
 using test::require_gradients_match;
 using test::uniform;
+using test::with_params;
 
 namespace {
 
@@ -22,10 +23,6 @@ Tensor repad(const Tensor& x, const Lengths& lengths, std::int64_t extra, Rng& r
   return y;
 }
 
-std::vector<Variable> with_params(std::vector<Variable> wrt, const Module& m) {
-  for (auto& p : m.parameters()) wrt.push_back(p);
-  return wrt;
-}
 
 }  // namespace
 

@@ -88,6 +88,19 @@ TEST_CASE("Dropout layer: active only in training mode, reproducible per seed", 
   CHECK(zeros < 580);
   da.eval();
   CHECK(max_abs_diff(da.forward(x).value(), x.value()) == 0.0f);
+
+  // Gradients in training mode, with the layer's Rng reset before every call so
+  // the finite differences see the same mask.
+  Rng c(10);
+  Dropout dc(0.3f, c);
+  const Variable small = param(uniform({4, 5}, c));
+  const Rng start = dc.rng();
+  require_gradients_match(
+      [&] {
+        dc.rng() = start;
+        return dc.forward(small);
+      },
+      {small});
   CHECK_THROWS_WITH(Dropout(1.0f, a), Catch::Contains("p must be in [0, 1)"));
 }
 
@@ -101,6 +114,9 @@ TEST_CASE("positional encodings: sinusoid values, offsets, learned table gradien
   CHECK(pe.at({7, 5}) == Approx(std::cos(7.0 / std::pow(10000.0, 4.0 / 6.0))));
 
   SinusoidalPositions sin_pos(6);
+  Rng rng0(3);
+  const Variable x0 = param(uniform({2, 3, 6}, rng0));
+  require_gradients_match([&] { return sin_pos.forward(x0, 5); }, {x0});
   const Variable zeros(Tensor::zeros({2, 4, 6}));
   const Tensor shifted = sin_pos.forward(zeros, 40).value();  // also grows the table past 64
   CHECK(shifted.at({1, 2, 3}) == pe.at({42, 3}));

@@ -6,12 +6,9 @@ using namespace xseq;
 using test::param;
 using test::require_gradients_match;
 using test::uniform;
+using test::with_params;
 
 namespace {
-std::vector<Variable> with_params(std::vector<Variable> wrt, const Module& m) {
-  for (auto& p : m.parameters()) wrt.push_back(p);
-  return wrt;
-}
 Tensor identity(std::int64_t n) {
   Tensor t = Tensor::zeros({n, n});
   for (std::int64_t i = 0; i < n; ++i) t.at({i, i}) = 1.0f;

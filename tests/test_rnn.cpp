@@ -5,13 +5,7 @@ using namespace xseq;
 using test::param;
 using test::require_gradients_match;
 using test::uniform;
-
-namespace {
-std::vector<Variable> with_params(std::vector<Variable> wrt, const Module& m) {
-  for (auto& p : m.parameters()) wrt.push_back(p);
-  return wrt;
-}
-}  // namespace
+using test::with_params;
 
 TEST_CASE("GRUCell and LSTMCell: PyTorch's equations and gradients", "[rnn][gradcheck]") {
   Rng rng(41);

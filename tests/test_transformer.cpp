@@ -6,12 +6,9 @@ using namespace xseq;
 using test::param;
 using test::require_gradients_match;
 using test::uniform;
+using test::with_params;
 
 namespace {
-std::vector<Variable> with_params(std::vector<Variable> wrt, const Module& m) {
-  for (auto& p : m.parameters()) wrt.push_back(p);
-  return wrt;
-}
 TransformerLayerOptions small(bool pre) {
   TransformerLayerOptions o;
   o.heads = 2;
