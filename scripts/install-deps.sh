@@ -9,6 +9,7 @@ PACKAGES=(
   libxtensor-dev libxtensor-blas-dev xtl-dev
   libopenblas0-openmp libopenblas-openmp-dev
   libhdf5-dev
+  libsentencepiece-dev
   catch2
 )
 

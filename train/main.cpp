@@ -7,6 +7,7 @@
 #include "framework/error.hpp"
 #include "framework/parallel.hpp"
 #include "train/cli_args.hpp"
+#include "train/data_commands.hpp"
 #include "train/demo.hpp"
 
 namespace {
@@ -17,6 +18,8 @@ const char* kUsage =
     "commands:\n"
     "  demo      train a tiny attention model with the autodiff engine and report accuracy\n"
     "            options: --steps N (400) --batch N (64) --seed N (7) --threads N (all cores)\n"
+    "  data      make a synthetic task's train/valid/test TSVs, or print corpus statistics\n"
+    "            (xseq data --help)\n"
     "  version   print the version\n"
     "\n"
     "--threads N sets the thread count of xseq's kernels and of OpenBLAS together.\n";
@@ -85,6 +88,7 @@ int main(int argc, char** argv) {
       std::printf("xseq 0.1.0\n");
       return 0;
     }
+    if (command == "data") return xseq::cli::run_data_command(argc, argv);
     if (command == "demo") {
       auto args = xseq::cli::Args::parse(argc, argv, 2, {"steps", "batch", "seed", "threads"}, command);
       XSEQ_CHECK(args.positional.empty(), "xseq demo: unexpected argument '", args.positional[0], "'");
