@@ -41,10 +41,10 @@ Batch make_batch(const TokenizedCorpus& corpus, const std::vector<std::int64_t>&
   for (std::int64_t r = 0; r < B; ++r) {
     const std::int64_t i = indices[static_cast<std::size_t>(r)];
     const std::int64_t ns = corpus.source_length(i), nt = corpus.target_length(i);
-    std::copy_n(corpus.source(i), ns, src.begin() + r * S);
+    corpus.source().copy(i, src.data() + r * S);
     dec_in[static_cast<std::size_t>(r * T)] = Vocab::kBos;
-    std::copy_n(corpus.target(i), nt, dec_in.begin() + r * T + 1);
-    std::copy_n(corpus.target(i), nt, dec_out.begin() + r * T);
+    corpus.target().copy(i, dec_in.data() + r * T + 1);
+    corpus.target().copy(i, dec_out.data() + r * T);
     dec_out[static_cast<std::size_t>(r * T + nt)] = Vocab::kEos;
     b.source_lengths.push_back(ns);
     b.target_lengths.push_back(nt + 1);

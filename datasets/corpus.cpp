@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_set>
@@ -59,6 +60,12 @@ class LineReader {
   std::int64_t number_ = 0;
 };
 
+std::uint64_t file_size(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
 bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
 
 }  // namespace
@@ -66,6 +73,7 @@ bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::strin
 ParallelText read_tsv(const std::string& path) {
   LineReader reader(path);
   ParallelText text(path);
+  text.reserve(file_size(path));
   std::string line;
   while (reader.next(line)) {
     const std::size_t tab = line.find('\t');
@@ -84,6 +92,7 @@ ParallelText read_tsv(const std::string& path) {
 ParallelText read_parallel(const std::string& source_path, const std::string& target_path) {
   LineReader src(source_path), tgt(target_path);
   ParallelText text(source_path + " + " + target_path);
+  text.reserve(file_size(source_path) + file_size(target_path));
   std::string s, t;
   while (true) {
     const bool has_s = src.next(s), has_t = tgt.next(t);
@@ -106,24 +115,50 @@ ParallelText read_corpus(const std::string& spec) {
   return read_parallel(spec.substr(0, comma), spec.substr(comma + 1));
 }
 
-// ---- TokenizedCorpus ------------------------------------------------------------------------
-std::int64_t TokenizedCorpus::source_length(std::int64_t i) const {
-  const auto k = static_cast<std::size_t>(i);
-  return static_cast<std::int64_t>(src_offsets_[k + 1] - src_offsets_[k]);
+// ---- IdStore, TokenizedCorpus ---------------------------------------------------------------
+void IdStore::append(const std::vector<std::int32_t>& ids) {
+  for (const std::int32_t id : ids) {
+    XSEQ_CHECK(id >= 0, "IdStore: negative token id ", id);
+    if (!is_wide_ && id > 0xFFFF) {
+      wide_.assign(narrow_.begin(), narrow_.end());
+      std::vector<std::uint16_t>().swap(narrow_);
+      is_wide_ = true;
+    }
+  }
+  if (is_wide_) wide_.insert(wide_.end(), ids.begin(), ids.end());
+  else
+    for (const std::int32_t id : ids) narrow_.push_back(static_cast<std::uint16_t>(id));
+  offsets_.push_back(offsets_.back() + ids.size());
 }
 
-std::int64_t TokenizedCorpus::target_length(std::int64_t i) const {
-  const auto k = static_cast<std::size_t>(i);
-  return static_cast<std::int64_t>(tgt_offsets_[k + 1] - tgt_offsets_[k]);
+void IdStore::reserve(std::uint64_t ids, std::uint64_t sentences) {
+  if (is_wide_) wide_.reserve(ids);
+  else narrow_.reserve(ids);
+  offsets_.reserve(sentences + 1);
+}
+
+void TokenizedCorpus::reserve(std::uint64_t ids_per_side, std::uint64_t pairs) {
+  source_.reserve(ids_per_side, pairs);
+  target_.reserve(ids_per_side, pairs);
+  origin_index_.reserve(pairs);
+}
+
+std::int32_t IdStore::at(std::int64_t i, std::int64_t k) const {
+  const std::size_t pos = offsets_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(k);
+  return is_wide_ ? wide_[pos] : narrow_[pos];
+}
+
+void IdStore::copy(std::int64_t i, std::int32_t* out) const {
+  const std::size_t begin = offsets_[static_cast<std::size_t>(i)], end = offsets_[static_cast<std::size_t>(i) + 1];
+  if (is_wide_) std::copy(wide_.begin() + static_cast<std::ptrdiff_t>(begin), wide_.begin() + static_cast<std::ptrdiff_t>(end), out);
+  else std::copy(narrow_.begin() + static_cast<std::ptrdiff_t>(begin), narrow_.begin() + static_cast<std::ptrdiff_t>(end), out);
 }
 
 void TokenizedCorpus::add(const std::vector<std::int32_t>& src, const std::vector<std::int32_t>& tgt,
                           std::int64_t origin_index) {
-  src_ids_.insert(src_ids_.end(), src.begin(), src.end());
-  tgt_ids_.insert(tgt_ids_.end(), tgt.begin(), tgt.end());
-  src_offsets_.push_back(src_ids_.size());
-  tgt_offsets_.push_back(tgt_ids_.size());
-  origin_index_.push_back(origin_index);
+  source_.append(src);
+  target_.append(tgt);
+  origin_index_.push_back(static_cast<std::uint32_t>(origin_index));
 }
 
 std::string EncodeReport::summary(const std::string& origin) const {
@@ -139,6 +174,8 @@ TokenizedCorpus encode_corpus(const ParallelText& text, const Tokenizer& source_
                               const Tokenizer& target_tokenizer, const Vocab& source_vocab,
                               const Vocab& target_vocab, const EncodeOptions& options, EncodeReport* report) {
   TokenizedCorpus corpus;
+  // Every tokenizer here yields at most one token per byte.
+  corpus.reserve(text.bytes(), static_cast<std::uint64_t>(text.size()));
   EncodeReport r;
   std::vector<std::int32_t> src_ids, tgt_ids;
   auto to_ids = [](const std::vector<std::string>& tokens, const Vocab& vocab, std::vector<std::int32_t>& ids,

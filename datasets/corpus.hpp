@@ -27,6 +27,11 @@ class ParallelText {
   /// The file(s) it came from, for messages ("train.tsv" or "train.src + train.tgt").
   const std::string& origin() const { return origin_; }
   void add(std::string_view source, std::string_view target, std::int64_t line);
+  /// Reserves room for about `bytes` of text (readers pass the file size, so
+  /// the buffer is allocated once instead of growing by doubling).
+  void reserve(std::uint64_t bytes) { buffer_.reserve(bytes); }
+  /// Bytes of text held (both sides).
+  std::uint64_t bytes() const { return buffer_.size(); }
 
  private:
   std::string origin_;
@@ -45,24 +50,50 @@ ParallelText read_parallel(const std::string& source_path, const std::string& ta
 /// "a.tsv" -> read_tsv; "a.src,a.tgt" (a comma-joined pair) -> read_parallel.
 ParallelText read_corpus(const std::string& spec);
 
-/// Pairs as token ids: each side's ids of all pairs in one flat array.
+/// The token ids of one side of a corpus, all sentences in one flat array:
+/// 2 bytes per id while every id fits in 16 bits (any vocabulary of up to
+/// 65,536 tokens), 4 bytes once one does not.
+class IdStore {
+ public:
+  void append(const std::vector<std::int32_t>& ids);
+  /// Room for this many ids and sentences. Reserving an upper bound costs
+  /// nothing resident (untouched pages are not mapped) and saves the copies
+  /// and the 2x peak of growing by doubling.
+  void reserve(std::uint64_t ids, std::uint64_t sentences);
+  std::int64_t sentences() const { return static_cast<std::int64_t>(offsets_.size()) - 1; }
+  std::int64_t length(std::int64_t i) const {
+    return static_cast<std::int64_t>(offsets_[static_cast<std::size_t>(i) + 1] - offsets_[static_cast<std::size_t>(i)]);
+  }
+  std::int32_t at(std::int64_t i, std::int64_t k) const;
+  /// Writes sentence i's ids to out[0 .. length(i)).
+  void copy(std::int64_t i, std::int32_t* out) const;
+  std::int64_t tokens() const { return static_cast<std::int64_t>(offsets_.back()); }
+
+ private:
+  std::vector<std::uint16_t> narrow_;
+  std::vector<std::int32_t> wide_;
+  bool is_wide_ = false;
+  std::vector<std::uint64_t> offsets_{0};
+};
+
+/// Pairs as token ids.
 class TokenizedCorpus {
  public:
-  std::int64_t size() const { return static_cast<std::int64_t>(src_offsets_.size()) - 1; }
-  const std::int32_t* source(std::int64_t i) const { return src_ids_.data() + src_offsets_[static_cast<std::size_t>(i)]; }
-  const std::int32_t* target(std::int64_t i) const { return tgt_ids_.data() + tgt_offsets_[static_cast<std::size_t>(i)]; }
-  std::int64_t source_length(std::int64_t i) const;
-  std::int64_t target_length(std::int64_t i) const;
+  std::int64_t size() const { return source_.sentences(); }
+  const IdStore& source() const { return source_; }
+  const IdStore& target() const { return target_; }
+  std::int64_t source_length(std::int64_t i) const { return source_.length(i); }
+  std::int64_t target_length(std::int64_t i) const { return target_.length(i); }
   /// Index of pair i in the ParallelText it came from (pairs may have been dropped).
   std::int64_t origin_index(std::int64_t i) const { return origin_index_[static_cast<std::size_t>(i)]; }
   void add(const std::vector<std::int32_t>& src, const std::vector<std::int32_t>& tgt, std::int64_t origin_index);
-  std::int64_t source_tokens() const { return static_cast<std::int64_t>(src_ids_.size()); }
-  std::int64_t target_tokens() const { return static_cast<std::int64_t>(tgt_ids_.size()); }
+  void reserve(std::uint64_t ids_per_side, std::uint64_t pairs);
+  std::int64_t source_tokens() const { return source_.tokens(); }
+  std::int64_t target_tokens() const { return target_.tokens(); }
 
  private:
-  std::vector<std::int32_t> src_ids_, tgt_ids_;
-  std::vector<std::uint64_t> src_offsets_{0}, tgt_offsets_{0};
-  std::vector<std::int64_t> origin_index_;
+  IdStore source_, target_;
+  std::vector<std::uint32_t> origin_index_;
 };
 
 enum class OverLong { drop, reject };

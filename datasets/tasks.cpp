@@ -302,7 +302,8 @@ TaskData make_task(const TaskOptions& o) {
     while (static_cast<std::int64_t>(split.size()) < n) {
       XSEQ_CHECK(++attempts <= 50 * wanted + 1000, "task ", o.name, ": could not draw ", wanted,
                  " distinct source sentences (got ", seen.size(),
-                 "); the settings allow too few: widen the length range or the alphabet, or ask for fewer pairs");
+                 "): the task's settings allow too few; ask for fewer pairs or widen the settings",
+                 " (length range, alphabet, max_digits)");
       TextPair p = gen(rng);
       if (seen.insert(p.source).second) split.push_back(std::move(p));
     }

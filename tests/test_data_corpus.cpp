@@ -82,8 +82,8 @@ TEST_CASE("encode_corpus: ids, <unk> counts, over-long pairs dropped or rejected
   CHECK(r.target_unknown == 1);  // "q"
   CHECK(c.origin_index(1) == 2);
   CHECK(c.source_length(0) == 2);
-  CHECK(c.source(0)[1] == sv.id("b"));
-  CHECK(c.target(1)[0] == Vocab::kUnk);
+  CHECK(c.source().at(0, 1) == sv.id("b"));
+  CHECK(c.target().at(1, 0) == Vocab::kUnk);
   CHECK(r.summary("test_enc.tsv") ==
         "test_enc.tsv: kept 2 of 3 pairs; dropped 1 with a side longer than max_len; 0 source and 1 target tokens "
         "unknown (mapped to <unk>)");
@@ -92,6 +92,22 @@ TEST_CASE("encode_corpus: ids, <unk> counts, over-long pairs dropped or rejected
                     "test_enc.tsv:2: the source side has 5 tokens, more than max_len 3 (or set over-long pairs to be dropped)");
   o.max_len = 0;
   CHECK(encode_corpus(text, *space, *space, sv, tv, o, nullptr).size() == 3);
+}
+
+TEST_CASE("IdStore: 16-bit ids until one does not fit, then 32-bit, same values", "[data]") {
+  IdStore ids;
+  ids.append({1, 65535, 7});
+  ids.append({4});
+  CHECK(ids.at(0, 1) == 65535);
+  ids.append({70000, 2});
+  CHECK(ids.sentences() == 3);
+  CHECK(ids.tokens() == 6);
+  CHECK(ids.at(0, 1) == 65535);
+  CHECK(ids.at(2, 0) == 70000);
+  std::vector<std::int32_t> out(3);
+  ids.copy(0, out.data());
+  CHECK(out == std::vector<std::int32_t>{1, 65535, 7});
+  CHECK_THROWS_WITH(ids.append({-1}), Catch::Contains("negative token id -1"));
 }
 
 TEST_CASE("corpus statistics: counts, percentiles, validation coverage", "[data]") {

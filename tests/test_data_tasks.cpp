@@ -147,5 +147,5 @@ TEST_CASE("toy-translation: SOV order, adjectives after nouns, agreement, many-t
   tiny.alphabet = "ab";
   tiny.min_len = tiny.max_len = 2;
   tiny.train = 10;
-  CHECK_THROWS_WITH(make_task(tiny), Catch::Contains("could not draw 1010 distinct source sentences (got 4)"));
+  CHECK_THROWS_WITH(make_task(tiny), Catch::Contains("could not draw 1010 distinct source sentences (got 4): the task"));
 }
