@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 
+#include "datasets/batching.hpp"
 #include "datasets/corpus.hpp"
 #include "datasets/tasks.hpp"
 #include "framework/error.hpp"
@@ -19,7 +20,8 @@ namespace {
 const char* kDataUsage =
     "usage: xseq data make TASK --out DIR [--train N] [--valid N] [--test N] [--seed N]\n"
     "                           [--min-len N] [--max-len N] [--alphabet S] [--max-digits N]\n"
-    "       xseq data stats FILE [--valid FILE] [--tokenizer char|space] [--max-len N] [--json 1]\n"
+    "       xseq data stats FILE [--valid FILE] [--tokenizer char|space] [--max-len N]\n"
+    "                            [--batch-size N | --batch-tokens N] [--json 1]\n"
     "\n"
     "TASK: copy, reverse, sort, addition, dates, toy-translation.\n"
     "FILE: a TSV file (source<TAB>target), or two line-aligned files joined by a comma\n"
@@ -81,10 +83,25 @@ int stats(const Args& args) {
   const auto t3 = std::chrono::steady_clock::now();
   const auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
 
+  // Padding of one epoch's batches, with and without length bucketing.
+  BatchOptions bo;
+  bo.batch_size = args.get_int("batch-size", 64);
+  bo.batch_tokens = args.get_int("batch-tokens", 0);
+  const double bucketed = BatchIterator(ids, bo).padding_fraction();
+  bo.bucket = false;
+  const double unbucketed = BatchIterator(ids, bo).padding_fraction();
+  const std::string batching = bo.batch_tokens > 0 ? std::to_string(bo.batch_tokens) + " tokens"
+                                                   : std::to_string(bo.batch_size) + " sentences";
+
   if (args.get_int("json", 0) != 0) {
-    std::printf("%s\n", st.to_json().c_str());
+    std::string json = st.to_json();
+    json.pop_back();
+    std::printf("%s, \"padding_bucketed\": %.4f, \"padding_unbucketed\": %.4f}\n", json.c_str(), bucketed,
+                unbucketed);
   } else {
     std::printf("%s", st.to_text().c_str());
+    std::printf("batches of %s: padding %.1f%% with length bucketing, %.1f%% without\n", batching.c_str(),
+                100.0 * bucketed, 100.0 * unbucketed);
     std::printf("%s\n", report.summary(train.origin()).c_str());
   }
   std::fflush(stdout);
@@ -112,7 +129,9 @@ int run_data_command(int argc, char** argv) {
                             {"out", "train", "valid", "test", "seed", "min-len", "max-len", "alphabet", "max-digits"},
                             "data make"));
   }
-  if (sub == "stats") return stats(Args::parse(argc, argv, 3, {"valid", "tokenizer", "max-len", "json"}, "data stats"));
+  if (sub == "stats")
+    return stats(Args::parse(argc, argv, 3, {"valid", "tokenizer", "max-len", "json", "batch-size", "batch-tokens"},
+                             "data stats"));
   std::fprintf(stderr, "xseq data: unknown subcommand '%s'\n\n%s", sub.c_str(), kDataUsage);
   return 2;
 }
