@@ -89,6 +89,39 @@ void H5File::write(const std::string& name, const Tensor& value) {
              "HDF5: cannot write dataset '", name, "' to '", path_, "'");
 }
 
+void H5File::write_string(const std::string& name, const std::string& value) {
+  Handle lcpl{H5Pcreate(H5P_LINK_CREATE), H5Pclose};
+  H5Pset_create_intermediate_group(lcpl.id, 1);
+  Handle type{H5Tcopy(H5T_C_S1), H5Tclose};
+  H5Tset_size(type.id, H5T_VARIABLE);
+  H5Tset_cset(type.id, H5T_CSET_UTF8);
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle ds{H5Dcreate2(file_, name.c_str(), type.id, space.id, lcpl.id, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+  XSEQ_CHECK(ds.id >= 0, "HDF5: cannot create string dataset '", name, "' in '", path_, "'");
+  const char* data = value.c_str();
+  XSEQ_CHECK(H5Dwrite(ds.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, &data) >= 0, "HDF5: cannot write '", name,
+             "' to '", path_, "'");
+}
+
+std::string H5File::read_string(const std::string& name) const {
+  XSEQ_CHECK(has(name), "HDF5: '", path_, "' has no dataset '", name, "'");
+  Handle ds{H5Dopen2(file_, name.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle type{H5Dget_type(ds.id), H5Tclose};
+  XSEQ_CHECK(H5Tget_class(type.id) == H5T_STRING && H5Tis_variable_str(type.id) > 0, "HDF5: '", path_, "': '", name,
+             "' is not a variable-length string");
+  Handle mem{H5Tcopy(H5T_C_S1), H5Tclose};
+  H5Tset_size(mem.id, H5T_VARIABLE);
+  H5Tset_cset(mem.id, H5Tget_cset(type.id));
+  char* data = nullptr;
+  XSEQ_CHECK(H5Dread(ds.id, mem.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, &data) >= 0, "HDF5: cannot read string '", name,
+             "' from '", path_, "'");
+  std::string value = data ? data : "";
+  H5free_memory(data);
+  return value;
+}
+
+void H5File::flush() { H5Fflush(file_, H5F_SCOPE_GLOBAL); }
+
 std::vector<std::string> H5File::datasets(const std::string& group) const {
   std::vector<std::string> names;
   const std::string root = group.empty() ? "/" : group;

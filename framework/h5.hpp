@@ -17,6 +17,8 @@ class H5File {
   /// Opens (read) or creates/overwrites (truncate) `path`; errors name the file.
   H5File(const std::string& path, Mode mode);
   ~H5File();
+  /// Flushes everything written so far to the file (before an atomic rename).
+  void flush();
   H5File(const H5File&) = delete;
   H5File& operator=(const H5File&) = delete;
 
@@ -25,6 +27,9 @@ class H5File {
   Tensor read(const std::string& name) const;
   /// Writes a float32 dataset, creating the groups on its path.
   void write(const std::string& name, const Tensor& value);
+  /// A variable-length UTF-8 string dataset (vocabularies, configs).
+  void write_string(const std::string& name, const std::string& value);
+  std::string read_string(const std::string& name) const;
   /// Every dataset path below `group` ("" = the whole file), sorted, without a leading '/'.
   std::vector<std::string> datasets(const std::string& group = "") const;
   /// A string attribute on the root group.

@@ -104,6 +104,23 @@ void Module::set_parameter(const std::string& name, const Tensor& value) {
   std::copy(value.data(), value.data() + value.numel(), p.mutable_value().data());
 }
 
+void Module::register_rng(const std::string& name, Rng* rng) {
+  check_new_name(name, false);
+  for (const auto& r : rngs_) XSEQ_CHECK(r.first != name, "Module: a generator named '", name, "' is already registered");
+  rngs_.emplace_back(name, rng);
+}
+
+void Module::collect_rngs(const std::string& prefix, std::vector<std::pair<std::string, Rng*>>& out) {
+  for (auto& r : rngs_) out.emplace_back(prefix + r.first, r.second);
+  for (auto& c : children_) c.second->collect_rngs(prefix + c.first + ".", out);
+}
+
+std::vector<std::pair<std::string, Rng*>> Module::named_rngs() {
+  std::vector<std::pair<std::string, Rng*>> out;
+  collect_rngs("", out);
+  return out;
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& c : children_) c.second->train(on);

@@ -56,9 +56,15 @@ class Module {
 
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
+  /// Every random generator the module tree owns (dropout masks), by
+  /// hierarchical name: checkpoints save their states for an exact resume.
+  std::vector<std::pair<std::string, Rng*>> named_rngs();
+
  protected:
   /// Registers a trainable parameter; `name` is one path component ("weight").
   Variable register_parameter(const std::string& name, Tensor value);
+  /// Registers a generator owned by this module (it must outlive the module's use).
+  void register_rng(const std::string& name, Rng* rng);
   /// Registers a child; `name` may be dotted ("layers.0") to group children.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
@@ -70,9 +76,11 @@ class Module {
   void add_child(const std::string& name, std::shared_ptr<Module> module);
   void check_new_name(const std::string& name, bool dotted_ok) const;
   void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
+  void collect_rngs(const std::string& prefix, std::vector<std::pair<std::string, Rng*>>& out);
 
   std::vector<NamedParameter> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  std::vector<std::pair<std::string, Rng*>> rngs_;
   bool training_ = true;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "framework/autograd.hpp"
+#include "framework/checkpoint.hpp"
 #include "framework/error.hpp"
 #include "framework/gradcheck.hpp"
 #include "framework/h5.hpp"
@@ -14,6 +15,7 @@
 #include "framework/memory.hpp"
 #include "framework/module.hpp"
 #include "framework/ops.hpp"
+#include "framework/optim.hpp"
 #include "framework/parallel.hpp"
 #include "framework/random.hpp"
 #include "framework/shape.hpp"

@@ -10,6 +10,7 @@ PACKAGES=(
   libopenblas0-openmp libopenblas-openmp-dev
   libhdf5-dev
   libsentencepiece-dev
+  libtomlplusplus-dev
   catch2
 )
 

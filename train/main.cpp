@@ -1,4 +1,5 @@
 // The xseq command-line entry point: one binary, subcommands.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "framework/parallel.hpp"
 #include "train/cli_args.hpp"
 #include "train/data_commands.hpp"
+#include "train/train_commands.hpp"
 #include "train/demo.hpp"
 
 namespace {
@@ -18,6 +20,8 @@ const char* kUsage =
     "commands:\n"
     "  demo      train a tiny attention model with the autodiff engine and report accuracy\n"
     "            options: --steps N (400) --batch N (64) --seed N (7) --threads N (all cores)\n"
+    "  train     train a model from a config file (xseq train --help)\n"
+    "  config    print a config with every default filled in (xseq config --help)\n"
     "  data      make a synthetic task's train/valid/test TSVs, or print corpus statistics\n"
     "            (xseq data --help)\n"
     "  version   print the version\n"
@@ -29,11 +33,14 @@ const char* kUsage =
 namespace xseq::cli {
 
 Args Args::parse(int argc, char** argv, int first, const std::vector<std::string>& known,
-                 const std::string& command) {
+                 const std::string& command, const std::vector<std::string>& known_flags) {
   Args args;
   for (int i = first; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--", 0) == 0) {
+    if (a.rfind("--", 0) == 0 &&
+        std::find(known_flags.begin(), known_flags.end(), a.substr(2)) != known_flags.end()) {
+      args.flags.push_back(a.substr(2));
+    } else if (a.rfind("--", 0) == 0) {
       std::string name = a.substr(2), value;
       const auto eq = name.find('=');
       if (eq != std::string::npos) {
@@ -47,11 +54,16 @@ Args Args::parse(int argc, char** argv, int first, const std::vector<std::string
       for (const auto& k : known) ok = ok || k == name;
       XSEQ_CHECK(ok, "xseq ", command, ": unknown option --", name, " (see xseq --help)");
       args.options[name] = value;
+      args.repeated[name].push_back(value);
     } else {
       args.positional.push_back(a);
     }
   }
   return args;
+}
+
+bool Args::has_flag(const std::string& name) const {
+  return std::find(flags.begin(), flags.end(), name) != flags.end();
 }
 
 int Args::get_int(const std::string& name, int fallback) const {
@@ -89,6 +101,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "data") return xseq::cli::run_data_command(argc, argv);
+    if (command == "train") return xseq::cli::run_train_command(argc, argv);
+    if (command == "config") return xseq::cli::run_config_command(argc, argv);
     if (command == "demo") {
       auto args = xseq::cli::Args::parse(argc, argv, 2, {"steps", "batch", "seed", "threads"}, command);
       XSEQ_CHECK(args.positional.empty(), "xseq demo: unexpected argument '", args.positional[0], "'");

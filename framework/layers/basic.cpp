@@ -80,6 +80,7 @@ LayerNorm::LayerNorm(std::int64_t dim, float eps) : eps_(eps) {
 // ---- Dropout ------------------------------------------------------------------------
 Dropout::Dropout(float p, Rng& rng) : p_(p), rng_(rng.next_u64()) {
   XSEQ_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must be in [0, 1), got ", p);
+  register_rng("rng", &rng_);
 }
 
 // ---- FeedForward ----------------------------------------------------------------------

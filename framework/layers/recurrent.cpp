@@ -85,29 +85,28 @@ Recurrent::Recurrent(std::int64_t input, std::int64_t hidden, Rng& rng, Options 
   dropout_ = register_module("dropout", std::make_shared<Dropout>(options.dropout, rng));
 }
 
+void Recurrent::cell_step(const RecurrentCell& cell, const Variable& gi, Variable& h, Variable& c) const {
+  if (options_.cell == CellType::lstm) {
+    const LSTMState next = static_cast<const LSTMCell&>(cell).step(gi, {h, c});
+    h = next.h;
+    c = next.c;
+  } else {
+    h = static_cast<const GRUCell&>(cell).step(gi, h);
+  }
+}
+
 Variable Recurrent::run_direction(const RecurrentCell& cell, const Variable& x, const Lengths& lengths, bool reverse,
-                                  Variable& h_last, Variable& c_last) const {
-  const std::int64_t B = x.dim(0), T = x.dim(1), H = hidden_;
+                                  Variable& h, Variable& c) const {
+  const std::int64_t B = x.dim(0), T = x.dim(1);
   const bool lstm = options_.cell == CellType::lstm;
-  const auto* gru = lstm ? nullptr : static_cast<const GRUCell*>(&cell);
-  const auto* lstm_cell = lstm ? static_cast<const LSTMCell*>(&cell) : nullptr;
   // The input projection for every step at once: one GEMM instead of T.
   const Variable projected = cell.project_input(x);
   const std::int64_t G = projected.dim(2);
-
-  Variable h(Tensor::zeros({B, H})), c(Tensor::zeros({B, H}));
   std::vector<Variable> outputs(static_cast<std::size_t>(T));
   for (std::int64_t s = 0; s < T; ++s) {
     const std::int64_t t = reverse ? T - 1 - s : s;
-    const Variable gi = reshape(narrow(projected, 1, t, 1), {B, G});
-    Variable h_new, c_new;
-    if (lstm) {
-      const LSTMState next = lstm_cell->step(gi, {h, c});
-      h_new = next.h;
-      c_new = next.c;
-    } else {
-      h_new = gru->step(gi, h);
-    }
+    Variable h_new = h, c_new = c;
+    cell_step(cell, reshape(narrow(projected, 1, t, 1), {B, G}), h_new, c_new);
     // Sequences already past their end keep their state and output 0.
     std::int64_t valid_count = 0;
     Tensor valid({B, 1});
@@ -125,12 +124,35 @@ Variable Recurrent::run_direction(const RecurrentCell& cell, const Variable& x, 
       outputs[static_cast<std::size_t>(t)] = h * Variable(valid);
     }
   }
-  h_last = h;
-  if (lstm) c_last = c;
   return stack(outputs, 1);
 }
 
-Recurrent::Result Recurrent::forward(const Variable& x, const Lengths& lengths) {
+Recurrent::State Recurrent::zero_state(std::int64_t batch) const {
+  State s;
+  const std::size_t n = cells_.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    s.h.emplace_back(Tensor::zeros({batch, hidden_}));
+    if (options_.cell == CellType::lstm) s.c.emplace_back(Tensor::zeros({batch, hidden_}));
+  }
+  return s;
+}
+
+Variable Recurrent::step(const Variable& x, State& state) {
+  XSEQ_CHECK(!options_.bidirectional, "Recurrent::step: a bidirectional layer cannot run one step at a time");
+  XSEQ_CHECK(x.ndim() == 2 && state.h.size() == cells_.size(), "Recurrent::step: input ", x.shape(),
+             " must be (batch, features) and the state hold ", cells_.size(), " layers");
+  Variable input = x;
+  for (std::size_t l = 0; l < cells_.size(); ++l) {
+    if (l > 0) input = dropout_->forward(input);
+    Variable c = options_.cell == CellType::lstm ? state.c[l] : Variable();
+    cell_step(*cells_[l], cells_[l]->project_input(input), state.h[l], c);
+    if (options_.cell == CellType::lstm) state.c[l] = c;
+    input = state.h[l];
+  }
+  return input;
+}
+
+Recurrent::Result Recurrent::forward(const Variable& x, const Lengths& lengths, const State* initial) {
   XSEQ_CHECK(x.ndim() == 3 && static_cast<std::int64_t>(lengths.size()) == x.dim(0), "Recurrent: input ",
              x.shape(), " must be (batch, time, features) with one length per sequence (got ", lengths.size(),
              ")");
@@ -138,17 +160,21 @@ Recurrent::Result Recurrent::forward(const Variable& x, const Lengths& lengths) 
     XSEQ_CHECK(lengths[b] >= 1 && lengths[b] <= x.dim(1), "Recurrent: lengths[", b, "] = ", lengths[b],
                " must be in [1, ", x.dim(1), "]");
   const int dirs = options_.bidirectional ? 2 : 1;
+  const State start = initial ? *initial : zero_state(x.dim(0));
+  XSEQ_CHECK(start.h.size() == cells_.size() &&
+                 start.c.size() == (options_.cell == CellType::lstm ? cells_.size() : 0),
+             "Recurrent: the initial state must hold ", cells_.size(), " h (and for LSTM c) tensors");
   Result r;
   Variable layer_input = x;
   for (std::int64_t l = 0; l < options_.layers; ++l) {
     if (l > 0) layer_input = dropout_->forward(layer_input);
     std::vector<Variable> direction_outputs;
     for (int d = 0; d < dirs; ++d) {
-      Variable h_last, c_last;
-      direction_outputs.push_back(
-          run_direction(*cells_[static_cast<std::size_t>(l * dirs + d)], layer_input, lengths, d == 1, h_last, c_last));
-      r.h_last.push_back(h_last);
-      if (c_last.defined()) r.c_last.push_back(c_last);
+      const auto k = static_cast<std::size_t>(l * dirs + d);
+      Variable h = start.h[k], c = options_.cell == CellType::lstm ? start.c[k] : Variable();
+      direction_outputs.push_back(run_direction(*cells_[k], layer_input, lengths, d == 1, h, c));
+      r.h_last.push_back(h);
+      if (options_.cell == CellType::lstm) r.c_last.push_back(c);
     }
     layer_input = dirs == 1 ? direction_outputs[0] : concat(direction_outputs, 2);
   }

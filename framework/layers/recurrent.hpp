@@ -74,14 +74,26 @@ class Recurrent : public Module {
     std::vector<Variable> h_last;  ///< layers * dirs entries of (B, H), PyTorch's h_n order
     std::vector<Variable> c_last;  ///< LSTM only
   };
+  /// States per layer and direction (PyTorch's h_0 / c_0 order); c only for LSTM.
+  struct State {
+    std::vector<Variable> h, c;
+  };
   Recurrent(std::int64_t input, std::int64_t hidden, Rng& rng, Options options);
-  Result forward(const Variable& x, const Lengths& lengths);
+  /// Runs the whole padded batch; `initial` (optional) replaces the zero state.
+  Result forward(const Variable& x, const Lengths& lengths, const State* initial = nullptr);
+  /// One time step of a unidirectional stack: x (B, I) -> top output (B, H);
+  /// `state` (all layers) is read and replaced. Same numbers as forward().
+  Variable step(const Variable& x, State& state);
+  /// The zero state for a batch of B.
+  State zero_state(std::int64_t batch) const;
   std::int64_t output_dim() const { return hidden_ * (options_.bidirectional ? 2 : 1); }
 
  private:
   // One direction of one layer: (B, T, in) -> (B, T, H) plus the final state.
   Variable run_direction(const RecurrentCell& cell, const Variable& x, const Lengths& lengths, bool reverse,
-                         Variable& h_last, Variable& c_last) const;
+                         Variable& h, Variable& c) const;
+  // One cell step from a projected input; updates h (and c for LSTM).
+  void cell_step(const RecurrentCell& cell, const Variable& projected, Variable& h, Variable& c) const;
 
   std::int64_t hidden_;
   Options options_;

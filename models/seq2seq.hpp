@@ -1,0 +1,78 @@
+// The seq2seq model interface, the model config and the registry that maps
+// the config's model.type to a factory (user code can register its own).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/layers/registry.hpp"
+
+namespace xseq {
+
+/// [model] of a config file (docs/config.md has every key with its meaning).
+struct ModelConfig {
+  std::string type = "transformer";  ///< "transformer" or "rnn_attention" (or a registered name)
+  // transformer
+  std::int64_t d_model = 128, heads = 4, ff_dim = 512;
+  std::string positions = "sinusoidal";  ///< or "learned"
+  std::int64_t max_positions = 1024;     ///< learned positions only
+  bool share_embeddings = false;         ///< one embedding for both sides (needs a shared vocabulary)
+  bool tie_output = true;                ///< output projection = target embedding^T
+  bool norm_first = true;                ///< pre-norm layers
+  std::string activation = "relu";
+  // both
+  std::int64_t encoder_layers = 2, decoder_layers = 2;
+  float dropout = 0.1f;
+  // rnn_attention
+  std::int64_t embed_dim = 128, hidden = 256;
+  std::string cell = "gru";
+  std::string attention = "dot";  ///< seed, dot, general, concat, additive
+  bool bidirectional = true;
+  bool input_feeding = false;
+  /// Extra registered layers applied to the encoder output ([[model.encoder_extra]]).
+  std::vector<LayerArgs> encoder_extra;
+};
+
+/// What decoding carries from step to step (encoder memory, caches, RNN state).
+class DecoderState {
+ public:
+  virtual ~DecoderState() = default;
+  /// Keeps (and reorders, repeats) the given batch rows: beam search and
+  /// dropping finished sentences.
+  virtual void select(const std::vector<std::int64_t>& rows) = 0;
+  virtual std::int64_t batch() const = 0;
+};
+
+struct DecodeStep {
+  Variable log_probs;  ///< (B, V) log-softmax of the next token
+  Variable attention;  ///< (B, S) attention over the source (head-averaged, last layer)
+};
+
+class Seq2SeqModel : public Module {
+ public:
+  /// Teacher-forced logits (B, T, V) for source ids (B, S) and decoder input (B, T).
+  virtual Variable logits(const IndexTensor& source, const Lengths& source_lengths,
+                          const IndexTensor& decoder_input, const Lengths& target_lengths) = 0;
+  /// Runs the encoder for decoding.
+  virtual std::unique_ptr<DecoderState> encode(const IndexTensor& source, const Lengths& source_lengths) = 0;
+  /// Feeds one token per row (the previous output; <s> first) and returns the
+  /// next token's log-probabilities. Costs O(t) at step t, not O(t^2).
+  virtual DecodeStep step(DecoderState& state, const std::vector<std::int32_t>& tokens) = 0;
+  virtual std::int64_t target_vocab() const = 0;
+};
+
+using ModelFactory = std::function<std::shared_ptr<Seq2SeqModel>(const ModelConfig& config, std::int64_t source_vocab,
+                                                                  std::int64_t target_vocab, Rng& rng)>;
+/// Registers a model type (an error if the name is taken).
+bool register_model(const std::string& name, ModelFactory factory);
+/// Builds config.type; an unknown type is an error listing the registered ones.
+std::shared_ptr<Seq2SeqModel> make_model(const ModelConfig& config, std::int64_t source_vocab,
+                                         std::int64_t target_vocab, Rng& rng);
+std::vector<std::string> registered_models();
+
+/// Rows `rows` of t along axis 0 (for DecoderState::select).
+Tensor select_rows(const Tensor& t, const std::vector<std::int64_t>& rows);
+
+}  // namespace xseq

@@ -1,0 +1,147 @@
+#include "models/transformer.hpp"
+
+#include <cmath>
+
+namespace xseq {
+namespace {
+
+struct TransformerState : DecoderState {
+  Variable memory;
+  Tensor padding;  // (B, S) additive
+  Lengths lengths;
+  std::vector<DecoderLayerCache> caches;
+  std::int64_t position = 0;
+
+  std::int64_t batch() const override { return memory.dim(0); }
+  void select(const std::vector<std::int64_t>& rows) override {
+    memory = Variable(select_rows(memory.value(), rows));
+    padding = select_rows(padding, rows);
+    Lengths l;
+    for (auto r : rows) l.push_back(lengths[static_cast<std::size_t>(r)]);
+    lengths = l;
+    for (auto& c : caches)
+      for (KVCache* kv : {&c.self_attn, &c.cross_attn})
+        if (kv->length() > 0) {
+          kv->keys = select_rows(kv->keys, rows);
+          kv->values = select_rows(kv->values, rows);
+        }
+  }
+};
+
+}  // namespace
+
+TransformerModel::TransformerModel(const ModelConfig& c, std::int64_t source_vocab, std::int64_t target_vocab,
+                                   Rng& rng)
+    : config_(c), target_vocab_(target_vocab) {
+  XSEQ_CHECK(c.d_model > 0 && c.heads > 0 && c.d_model % c.heads == 0, "model: d_model (", c.d_model,
+             ") must be a positive multiple of heads (", c.heads, ")");
+  XSEQ_CHECK(!c.share_embeddings || source_vocab == target_vocab,
+             "model: share_embeddings needs one vocabulary for both sides (set data.shared_vocab = true)");
+  const Embedding::Options emb{0, true};  // <pad> = 0, scaled by sqrt(d_model)
+  src_embed_ = register_module("src_embed", std::make_shared<Embedding>(source_vocab, c.d_model, rng, emb));
+  tgt_embed_ = c.share_embeddings
+                   ? src_embed_
+                   : register_module("tgt_embed", std::make_shared<Embedding>(target_vocab, c.d_model, rng, emb));
+  if (c.positions == "learned") {
+    src_pos_ = register_module("src_pos", std::make_shared<LearnedPositions>(c.max_positions, c.d_model, rng));
+    tgt_pos_ = register_module("tgt_pos", std::make_shared<LearnedPositions>(c.max_positions, c.d_model, rng));
+  } else {
+    XSEQ_CHECK(c.positions == "sinusoidal", "model: positions '", c.positions, "' (expected sinusoidal or learned)");
+    src_pos_ = std::make_shared<SinusoidalPositions>(c.d_model);
+    tgt_pos_ = std::make_shared<SinusoidalPositions>(c.d_model);
+  }
+  TransformerLayerOptions o;
+  o.heads = c.heads;
+  o.ff_dim = c.ff_dim;
+  o.dropout = c.dropout;
+  o.activation = parse_activation(c.activation);
+  o.norm_first = c.norm_first;
+  for (std::int64_t i = 0; i < c.encoder_layers; ++i)
+    encoder_.push_back(register_module("encoder.layers." + std::to_string(i),
+                                       std::make_shared<TransformerEncoderLayer>(c.d_model, rng, o)));
+  for (std::size_t i = 0; i < c.encoder_extra.size(); ++i) {
+    LayerArgs args = c.encoder_extra[i];
+    args.dim = c.d_model;
+    extra_.push_back(register_module("encoder_extra." + std::to_string(i), make_layer(args, rng)));
+  }
+  for (std::int64_t i = 0; i < c.decoder_layers; ++i)
+    decoder_.push_back(register_module("decoder.layers." + std::to_string(i),
+                                       std::make_shared<TransformerDecoderLayer>(c.d_model, rng, o)));
+  if (c.norm_first) {  // pre-norm stacks end with a norm (the residual stream is unnormalised)
+    encoder_norm_ = register_module("encoder.norm", std::make_shared<LayerNorm>(c.d_model));
+    decoder_norm_ = register_module("decoder.norm", std::make_shared<LayerNorm>(c.d_model));
+  }
+  if (!c.tie_output)
+    output_ = register_module("output", std::make_shared<Dense>(c.d_model, target_vocab, rng));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, rng));
+}
+
+Variable TransformerModel::embed(const Embedding& table, Module& positions, const IndexTensor& ids,
+                                 std::int64_t offset) {
+  Variable x = table.forward(ids);
+  if (auto* sin = dynamic_cast<SinusoidalPositions*>(&positions)) x = sin->forward(x, offset);
+  else x = static_cast<LearnedPositions&>(positions).forward(x, offset);
+  return dropout_->forward(x);
+}
+
+Variable TransformerModel::encode_memory(const IndexTensor& source, const Tensor& padding) {
+  XSEQ_CHECK(source.shape.ndim() == 2, "model: source ids must be (batch, length), got ", source.shape);
+  Variable x = embed(*src_embed_, *src_pos_, source, 0);
+  for (auto& layer : encoder_) x = layer->forward(x, padding);
+  if (encoder_norm_) x = encoder_norm_->forward(x);
+  if (!extra_.empty()) {
+    Lengths lengths;
+    const std::int64_t B = padding.dim(0), S = padding.dim(1);
+    for (std::int64_t b = 0; b < B; ++b) {
+      std::int64_t n = 0;
+      while (n < S && padding.data()[b * S + n] == 0.0f) ++n;
+      lengths.push_back(n);
+    }
+    for (auto& layer : extra_) x = layer->forward(x, lengths);
+  }
+  return x;
+}
+
+Variable TransformerModel::project(const Variable& h) const {
+  return output_ ? output_->forward(h) : matmul(h, tgt_embed_->weight(), false, true);
+}
+
+Variable TransformerModel::logits(const IndexTensor& source, const Lengths& source_lengths,
+                                  const IndexTensor& decoder_input, const Lengths&) {
+  const Tensor padding = key_padding_mask(source_lengths, source.shape[1]);
+  const Variable memory = encode_memory(source, padding);
+  Variable h = embed(*tgt_embed_, *tgt_pos_, decoder_input, 0);
+  for (auto& layer : decoder_) h = layer->forward(h, memory, padding).output;
+  if (decoder_norm_) h = decoder_norm_->forward(h);
+  return project(h);
+}
+
+std::unique_ptr<DecoderState> TransformerModel::encode(const IndexTensor& source, const Lengths& source_lengths) {
+  auto state = std::make_unique<TransformerState>();
+  state->padding = key_padding_mask(source_lengths, source.shape[1]);
+  state->memory = encode_memory(source, state->padding);
+  state->lengths = source_lengths;
+  state->caches.resize(decoder_.size());
+  return state;
+}
+
+DecodeStep TransformerModel::step(DecoderState& base, const std::vector<std::int32_t>& tokens) {
+  auto& state = static_cast<TransformerState&>(base);
+  const auto B = static_cast<std::int64_t>(tokens.size());
+  XSEQ_CHECK(B == state.batch(), "model: ", B, " tokens for a decoding batch of ", state.batch());
+  Variable h = embed(*tgt_embed_, *tgt_pos_, IndexTensor({B, 1}, tokens), state.position);
+  Variable attention;
+  for (std::size_t l = 0; l < decoder_.size(); ++l) {
+    AttentionResult r = decoder_[l]->forward(h, state.memory, state.padding, &state.caches[l]);
+    h = r.output;
+    attention = r.weights;
+  }
+  if (decoder_norm_) h = decoder_norm_->forward(h);
+  ++state.position;
+  DecodeStep out;
+  out.log_probs = log_softmax(reshape(project(h), {B, target_vocab_}));
+  out.attention = reshape(attention, {B, state.memory.dim(1)});
+  return out;
+}
+
+}  // namespace xseq

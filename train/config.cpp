@@ -1,0 +1,414 @@
+#include "train/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "framework/error.hpp"
+
+namespace xseq {
+namespace {
+
+enum class Kind { integer, number, boolean, string };
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::integer: return "an integer";
+    case Kind::number: return "a number";
+    case Kind::boolean: return "a boolean";
+    case Kind::string: return "a string";
+  }
+  return "?";
+}
+
+struct Value {  // a parsed scalar
+  Kind kind;
+  std::int64_t i = 0;
+  double d = 0;
+  bool b = false;
+  std::string s;
+};
+
+// One key of the schema: how to set it, read it back, check it, document it.
+struct Field {
+  std::string section, key;
+  Kind kind;
+  std::string doc;
+  std::function<void(Config&, const Value&)> set;
+  std::function<std::string(const Config&)> get;  // as TOML
+  std::function<std::string(const Value&)> check;  // "" when valid, else what is expected
+  std::string name() const { return section + "." + key; }
+};
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out.precision(10);
+  out << v;
+  std::string s = out.str();
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+// Field builders: F_INT(section, member, key, doc, check) etc.
+template <class Sec>
+Field int_field(const char* section, const char* key, Sec Config::*sec, std::int64_t Sec::*m, std::string doc,
+                std::function<std::string(std::int64_t)> check = nullptr) {
+  return {section, key, Kind::integer, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = v.i; },
+          [=](const Config& c) { return std::to_string((c.*sec).*m); },
+          [=](const Value& v) { return check ? check(v.i) : std::string(); }};
+}
+template <class Sec, class T>
+Field num_field(const char* section, const char* key, Sec Config::*sec, T Sec::*m, std::string doc,
+                std::function<std::string(double)> check = nullptr) {
+  return {section, key, Kind::number, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = static_cast<T>(v.d); },
+          [=](const Config& c) { return number_text(double((c.*sec).*m)); },
+          [=](const Value& v) { return check ? check(v.d) : std::string(); }};
+}
+template <class Sec>
+Field bool_field(const char* section, const char* key, Sec Config::*sec, bool Sec::*m, std::string doc) {
+  return {section, key, Kind::boolean, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = v.b; },
+          [=](const Config& c) { return std::string((c.*sec).*m ? "true" : "false"); }, [](const Value&) { return std::string(); }};
+}
+template <class Sec>
+Field str_field(const char* section, const char* key, Sec Config::*sec, std::string Sec::*m, std::string doc,
+                std::vector<std::string> choices = {}) {
+  return {section, key, Kind::string, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = v.s; },
+          [=](const Config& c) { return quote((c.*sec).*m); },
+          [=](const Value& v) {
+            if (choices.empty() || std::find(choices.begin(), choices.end(), v.s) != choices.end()) return std::string();
+            std::string list;
+            for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
+            return "one of " + list;
+          }};
+}
+
+std::function<std::string(std::int64_t)> at_least(std::int64_t lo) {
+  return [lo](std::int64_t v) { return v >= lo ? std::string() : ">= " + std::to_string(lo); };
+}
+std::function<std::string(double)> in_range(double lo, double hi, bool lo_open) {
+  return [=](double v) {
+    const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi && std::isfinite(v);
+    std::ostringstream out;
+    out << (lo_open ? "> " : ">= ") << lo << " and <= " << hi;
+    return ok ? std::string() : out.str();
+  };
+}
+
+const std::vector<Field>& schema() {
+  using D = DataConfig;
+  using M = ModelConfig;
+  using T = TrainConfig;
+  static const std::vector<Field> fields = {
+      str_field("data", "train", &Config::data, &D::train, "training corpus: a TSV file or `a.src,a.tgt` (or use `task`)"),
+      str_field("data", "valid", &Config::data, &D::valid, "validation corpus (same forms)"),
+      str_field("data", "test", &Config::data, &D::test, "test corpus (same forms)"),
+      str_field("data", "task", &Config::data, &D::task, "a synthetic task instead of files",
+                {"", "copy", "reverse", "sort", "addition", "dates", "toy-translation"}),
+      int_field("data", "task_train", &Config::data, &D::task_train, "task: training pairs", at_least(1)),
+      int_field("data", "task_valid", &Config::data, &D::task_valid, "task: validation pairs", at_least(1)),
+      int_field("data", "task_test", &Config::data, &D::task_test, "task: test pairs", at_least(1)),
+      int_field("data", "task_min_len", &Config::data, &D::task_min_len, "copy/reverse/sort: shortest sequence", at_least(1)),
+      int_field("data", "task_max_len", &Config::data, &D::task_max_len, "copy/reverse/sort: longest sequence", at_least(1)),
+      int_field("data", "task_max_digits", &Config::data, &D::task_max_digits, "addition: digits per operand", at_least(1)),
+      str_field("data", "task_alphabet", &Config::data, &D::task_alphabet, "copy/reverse/sort: symbols"),
+      int_field("data", "task_seed", &Config::data, &D::task_seed, "task: generator seed", at_least(0)),
+      str_field("data", "tokenizer", &Config::data, &D::tokenizer, "char, space or sentencepiece",
+                {"char", "space", "sentencepiece"}),
+      str_field("data", "sentencepiece_model", &Config::data, &D::sentencepiece_model,
+                "sentencepiece: load this .model file instead of training one on the training data"),
+      str_field("data", "sentencepiece_type", &Config::data, &D::sentencepiece_type, "sentencepiece: unigram or bpe",
+                {"unigram", "bpe"}),
+      int_field("data", "vocab_size", &Config::data, &D::vocab_size,
+                "largest vocabulary, specials included (0 = every token); sentencepiece: pieces to train (0 = 1000)",
+                at_least(0)),
+      int_field("data", "min_freq", &Config::data, &D::min_freq, "keep tokens seen at least this often", at_least(1)),
+      int_field("data", "max_len", &Config::data, &D::max_len, "longest side in tokens (0 = no limit)", at_least(0)),
+      str_field("data", "over_long", &Config::data, &D::over_long, "pairs over max_len: drop (counted) or reject (error)",
+                {"drop", "reject"}),
+      bool_field("data", "shared_vocab", &Config::data, &D::shared_vocab, "one vocabulary for source and target"),
+
+      str_field("model", "type", &Config::model, &M::type, "transformer, rnn_attention or a registered model"),
+      int_field("model", "d_model", &Config::model, &M::d_model, "transformer: model width", at_least(1)),
+      int_field("model", "heads", &Config::model, &M::heads, "transformer: attention heads", at_least(1)),
+      int_field("model", "ff_dim", &Config::model, &M::ff_dim, "transformer: feed-forward width", at_least(1)),
+      int_field("model", "encoder_layers", &Config::model, &M::encoder_layers, "encoder layers (both types)", at_least(1)),
+      int_field("model", "decoder_layers", &Config::model, &M::decoder_layers, "decoder layers (both types)", at_least(1)),
+      num_field("model", "dropout", &Config::model, &M::dropout, "dropout probability", in_range(0.0, 0.95, false)),
+      str_field("model", "positions", &Config::model, &M::positions, "transformer: sinusoidal or learned",
+                {"sinusoidal", "learned"}),
+      int_field("model", "max_positions", &Config::model, &M::max_positions, "transformer: learned position table size",
+                at_least(1)),
+      bool_field("model", "share_embeddings", &Config::model, &M::share_embeddings,
+                 "transformer: one embedding for both sides (needs data.shared_vocab)"),
+      bool_field("model", "tie_output", &Config::model, &M::tie_output,
+                 "transformer: output projection = target embedding transposed"),
+      bool_field("model", "norm_first", &Config::model, &M::norm_first, "transformer: pre-norm (false = post-norm)"),
+      str_field("model", "activation", &Config::model, &M::activation, "transformer: feed-forward activation",
+                {"relu", "gelu"}),
+      int_field("model", "embed_dim", &Config::model, &M::embed_dim, "rnn_attention: embedding size", at_least(1)),
+      int_field("model", "hidden", &Config::model, &M::hidden, "rnn_attention: recurrent state size", at_least(1)),
+      str_field("model", "cell", &Config::model, &M::cell, "rnn_attention: gru or lstm", {"gru", "lstm"}),
+      str_field("model", "attention", &Config::model, &M::attention, "rnn_attention: decoder attention",
+                {"seed", "dot", "general", "concat", "additive"}),
+      bool_field("model", "bidirectional", &Config::model, &M::bidirectional, "rnn_attention: bidirectional encoder"),
+      bool_field("model", "input_feeding", &Config::model, &M::input_feeding,
+                 "rnn_attention: feed the previous attentional vector to the decoder"),
+
+      int_field("train", "batch_size", &Config::train, &T::batch_size, "sentences per batch", at_least(1)),
+      int_field("train", "batch_tokens", &Config::train, &T::batch_tokens,
+                "padded tokens per batch instead of batch_size (0 = off)", at_least(0)),
+      str_field("train", "optimizer", &Config::train, &T::optimizer, "sgd (with momentum), adam or adamw",
+                {"sgd", "adam", "adamw"}),
+      num_field("train", "lr", &Config::train, &T::lr, "learning rate (the peak, for schedules)", in_range(0.0, 100.0, true)),
+      num_field("train", "momentum", &Config::train, &T::momentum, "sgd momentum", in_range(0.0, 1.0, false)),
+      num_field("train", "weight_decay", &Config::train, &T::weight_decay, "L2 (sgd, adam) or decoupled (adamw) decay",
+                in_range(0.0, 1.0, false)),
+      num_field("train", "beta1", &Config::train, &T::beta1, "adam beta1", in_range(0.0, 1.0, false)),
+      num_field("train", "beta2", &Config::train, &T::beta2, "adam beta2", in_range(0.0, 1.0, false)),
+      num_field("train", "eps", &Config::train, &T::eps, "adam epsilon", in_range(0.0, 1.0, true)),
+      str_field("train", "schedule", &Config::train, &T::schedule, "constant, noam (warmup + inverse sqrt) or cosine",
+                {"constant", "noam", "cosine"}),
+      int_field("train", "warmup_steps", &Config::train, &T::warmup_steps, "linear warmup steps", at_least(0)),
+      int_field("train", "max_steps", &Config::train, &T::max_steps, "stop after this many updates", at_least(1)),
+      int_field("train", "max_epochs", &Config::train, &T::max_epochs, "stop after this many epochs (0 = no limit)",
+                at_least(0)),
+      num_field("train", "clip_norm", &Config::train, &T::clip_norm, "global gradient-norm clipping (0 = off)",
+                in_range(0.0, 1e9, false)),
+      num_field("train", "label_smoothing", &Config::train, &T::label_smoothing, "label smoothing epsilon",
+                in_range(0.0, 0.99, false)),
+      int_field("train", "accumulate", &Config::train, &T::accumulate, "batches per update (gradient accumulation)",
+                at_least(1)),
+      int_field("train", "valid_every", &Config::train, &T::valid_every, "validate every N updates", at_least(1)),
+      int_field("train", "checkpoint_every", &Config::train, &T::checkpoint_every, "write last.h5 every N updates",
+                at_least(1)),
+      int_field("train", "log_every", &Config::train, &T::log_every, "log a line every N updates", at_least(1)),
+      int_field("train", "patience", &Config::train, &T::patience,
+                "stop after N validations without improvement (0 = never)", at_least(0)),
+      str_field("train", "metric", &Config::train, &T::metric, "what picks best.h5 and early stopping",
+                {"loss", "token_accuracy", "exact_match"}),
+      int_field("train", "seed", &Config::train, &T::seed, "weights, dropout and batch order", at_least(0)),
+      int_field("train", "threads", &Config::train, &T::threads, "threads for kernels and BLAS (0 = all cores)",
+                at_least(0)),
+      str_field("train", "out_dir", &Config::train, &T::out_dir, "run directory (log.jsonl, last.h5, best.h5, config.toml)"),
+      int_field("train", "valid_max_sentences", &Config::train, &T::valid_max_sentences,
+                "greedy-decode at most this many validation sentences (0 = all)", at_least(0)),
+  };
+  return fields;
+}
+
+// Levenshtein distance, for "did you mean".
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest_key(const std::string& name) {
+  std::string best;
+  std::size_t best_d = 1000;
+  for (const auto& f : schema()) {
+    const std::size_t d = edit_distance(name, f.name());
+    if (d < best_d) best_d = d, best = f.name();
+  }
+  for (const char* extra : {"model.encoder_extra"}) {
+    const std::size_t d = edit_distance(name, extra);
+    if (d < best_d) best_d = d, best = extra;
+  }
+  return best;
+}
+
+std::string where(const std::string& origin, const toml::source_region& src) {
+  std::ostringstream out;
+  out << origin;
+  if (src.begin.line > 0) out << ":" << src.begin.line << ":" << src.begin.column;
+  return out.str();
+}
+
+Value to_value(const toml::node& node, Kind want, const std::string& at, const std::string& name) {
+  Value v;
+  v.kind = want;
+  if (want == Kind::integer && node.is_integer()) v.i = node.as_integer()->get();
+  else if (want == Kind::number && (node.is_floating_point() || node.is_integer()))
+    v.d = node.is_integer() ? double(node.as_integer()->get()) : node.as_floating_point()->get();
+  else if (want == Kind::boolean && node.is_boolean()) v.b = node.as_boolean()->get();
+  else if (want == Kind::string && node.is_string()) v.s = node.as_string()->get();
+  else {
+    const char* got = node.is_integer() ? "an integer" : node.is_floating_point() ? "a float" : node.is_boolean() ? "a boolean"
+                      : node.is_string() ? "a string" : node.is_table() ? "a table" : node.is_array() ? "an array" : "something else";
+    XSEQ_CHECK(false, at, ": ", name, ": expected ", kind_name(want), ", got ", got);
+  }
+  return v;
+}
+
+const Field* find_field(const std::string& section, const std::string& key) {
+  for (const auto& f : schema())
+    if (f.section == section && f.key == key) return &f;
+  return nullptr;
+}
+
+void apply(Config& c, const Field& f, const toml::node& node, const std::string& at) {
+  const Value v = to_value(node, f.kind, at, f.name());
+  const std::string expected = f.check(v);
+  std::ostringstream shown;
+  node.visit([&](auto&& n) { shown << n; });
+  XSEQ_CHECK(expected.empty(), at, ": ", f.name(), " = ", shown.str(), " is out of range (expected ", expected, ")");
+  f.set(c, v);
+}
+
+void read_extra_layers(Config& c, const toml::node& node, const std::string& origin) {
+  const std::string at = where(origin, node.source());
+  XSEQ_CHECK(node.is_array_of_tables(), at, ": model.encoder_extra must be an array of tables ([[model.encoder_extra]])");
+  c.model.encoder_extra.clear();
+  for (const auto& item : *node.as_array()) {
+    const auto& table = *item.as_table();
+    LayerArgs args;
+    const std::string item_at = where(origin, item.source());
+    for (const auto& [k, v] : table) {
+      const std::string key(k.str());
+      if (key == "type") {
+        XSEQ_CHECK(v.is_string(), where(origin, v.source()), ": model.encoder_extra.type: expected a string");
+        args.type = v.as_string()->get();
+      } else {
+        XSEQ_CHECK(v.is_integer() || v.is_floating_point() || v.is_boolean(), where(origin, v.source()),
+                   ": model.encoder_extra.", key, ": layer options must be numbers or booleans");
+        args.options[key] = v.is_boolean() ? (v.as_boolean()->get() ? 1.0 : 0.0)
+                            : v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
+      }
+    }
+    XSEQ_CHECK(!args.type.empty(), item_at, ": model.encoder_extra needs a type (a registered layer name)");
+    c.model.encoder_extra.push_back(args);
+  }
+}
+
+void apply_table(Config& c, const toml::table& root, const std::string& origin) {
+  for (const auto& [sk, section] : root) {
+    const std::string sname(sk.str());
+    const std::string at = where(origin, section.source());
+    XSEQ_CHECK(sname == "data" || sname == "model" || sname == "train", at, ": unknown section [", sname,
+               "] (expected [data], [model] or [train])");
+    XSEQ_CHECK(section.is_table(), at, ": ", sname, " must be a table ([", sname, "])");
+    for (const auto& [k, node] : *section.as_table()) {
+      const std::string key(k.str()), name = sname + "." + key;
+      if (name == "model.encoder_extra") {
+        read_extra_layers(c, node, origin);
+        continue;
+      }
+      const Field* f = find_field(sname, key);
+      XSEQ_CHECK(f != nullptr, where(origin, node.source()), ": unknown key ", name, " (did you mean ",
+                 closest_key(name), "?)");
+      apply(c, *f, node, where(origin, node.source()));
+    }
+  }
+}
+
+void check_consistency(const Config& c, const std::string& origin) {
+  const bool files = !c.data.train.empty();
+  XSEQ_CHECK(files != !c.data.task.empty(), origin, ": set either data.train (with data.valid) or data.task, ",
+             files ? "not both" : "one of them");
+  if (files) XSEQ_CHECK(!c.data.valid.empty(), origin, ": data.valid is required with data.train");
+  XSEQ_CHECK(c.data.task_min_len <= c.data.task_max_len, origin, ": data.task_min_len (", c.data.task_min_len,
+             ") exceeds data.task_max_len (", c.data.task_max_len, ")");
+  XSEQ_CHECK(!c.model.share_embeddings || c.data.shared_vocab, origin,
+             ": model.share_embeddings = true needs data.shared_vocab = true");
+  XSEQ_CHECK(c.model.type != "transformer" || c.model.d_model % c.model.heads == 0, origin, ": model.d_model (",
+             c.model.d_model, ") must be divisible by model.heads (", c.model.heads, ")");
+  XSEQ_CHECK(c.train.schedule != "noam" || c.train.warmup_steps > 0, origin,
+             ": train.schedule = \"noam\" needs train.warmup_steps > 0");
+  XSEQ_CHECK(c.train.schedule != "cosine" || c.train.max_steps > c.train.warmup_steps, origin,
+             ": train.schedule = \"cosine\" needs train.max_steps > train.warmup_steps");
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
+  Config c;
+  c.source = origin;
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    XSEQ_CHECK(false, where(origin, e.source()), ": ", e.description());
+  }
+  apply_table(c, root, origin);
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    const std::string at = "--set " + o;
+    XSEQ_CHECK(eq != std::string::npos && o.find('.') < eq, at, ": expected section.key=value");
+    const std::string name = o.substr(0, eq), value = o.substr(eq + 1);
+    const std::string section = name.substr(0, name.find('.')), key = name.substr(name.find('.') + 1);
+    const Field* f = find_field(section, key);
+    XSEQ_CHECK(f != nullptr, at, ": unknown key ", name, " (did you mean ", closest_key(name), "?)");
+    toml::table parsed;
+    try {
+      parsed = toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+      parsed = toml::table{{"v", value}};  // a bare word: the string itself
+    }
+    if (f->kind == Kind::string && !parsed["v"].is_string()) parsed = toml::table{{"v", value}};
+    apply(c, *f, *parsed.get("v"), at);
+  }
+  check_consistency(c, origin);
+  return c;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  XSEQ_CHECK(in.good(), "cannot open config file '", path, "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+std::string Config::to_toml() const {
+  std::ostringstream out;
+  std::string section;
+  for (const auto& f : schema()) {
+    if (f.section != section) {
+      out << (section.empty() ? "" : "\n") << "[" << f.section << "]\n";
+      section = f.section;
+    }
+    out << f.key << " = " << f.get(*this) << "\n";
+  }
+  for (const auto& layer : model.encoder_extra) {
+    out << "\n[[model.encoder_extra]]\ntype = " << quote(layer.type) << "\n";
+    for (const auto& [k, v] : layer.options) out << k << " = " << number_text(v) << "\n";
+  }
+  return out.str();
+}
+
+std::string config_markdown() {
+  std::ostringstream out;
+  std::string section;
+  const Config defaults;
+  for (const auto& f : schema()) {
+    if (f.section != section) {
+      out << (section.empty() ? "" : "\n") << "### [" << f.section << "]\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+      section = f.section;
+    }
+    const char* type = f.kind == Kind::integer ? "integer" : f.kind == Kind::number ? "float" : f.kind == Kind::boolean ? "bool" : "string";
+    std::string def = f.get(defaults);
+    if (def == "\"\"") def = "(none)";
+    out << "| `" << f.key << "` | " << type << " | `" << def << "` | " << f.doc << " |\n";
+  }
+  return out.str();
+}
+
+}  // namespace xseq

@@ -1,0 +1,64 @@
+// Config files: [data], [model], [train] in TOML. Every key has a type, a
+// default, a range and a line of documentation in one schema (config.cpp),
+// which also prints docs/config.md (`xseq config --markdown`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/seq2seq.hpp"
+
+namespace xseq {
+
+struct DataConfig {
+  std::string train, valid, test;  ///< TSV files, or "a.src,a.tgt" pairs
+  std::string task;                ///< or a synthetic task (then the sizes below)
+  std::int64_t task_train = 10000, task_valid = 500, task_test = 500;
+  std::int64_t task_min_len = 3, task_max_len = 12, task_max_digits = 4;
+  std::string task_alphabet = "abcdefghijklmnopqrstuvwxyz";
+  std::int64_t task_seed = 1;
+  std::string tokenizer = "char";  ///< char, space, sentencepiece
+  std::string sentencepiece_model;  ///< load this .model instead of training one
+  std::string sentencepiece_type = "unigram";
+  std::int64_t vocab_size = 0;  ///< max vocabulary size (0 = all); SentencePiece pieces to train (0 = 1000)
+  std::int64_t min_freq = 1;
+  std::int64_t max_len = 100;
+  std::string over_long = "drop";  ///< or "reject"
+  bool shared_vocab = true;
+};
+
+struct TrainConfig {
+  std::int64_t batch_size = 64, batch_tokens = 0;
+  std::string optimizer = "adam";
+  double lr = 1e-3, momentum = 0.9, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
+  std::string schedule = "constant";
+  std::int64_t warmup_steps = 0, max_steps = 1000, max_epochs = 0;
+  double clip_norm = 1.0, label_smoothing = 0.0;
+  std::int64_t accumulate = 1, valid_every = 250, checkpoint_every = 250, log_every = 50, patience = 0;
+  std::string metric = "exact_match";
+  std::int64_t seed = 1, threads = 0;
+  std::string out_dir = "runs/run";
+  std::int64_t valid_max_sentences = 0;  ///< greedy-decode at most this many validation sentences (0 = all)
+};
+
+struct Config {
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  std::string source;  ///< the file it came from
+  /// The resolved config as TOML, every key present.
+  std::string to_toml() const;
+};
+
+/// Reads `path`, applies `overrides` ("section.key=value", TOML syntax for the
+/// value; bare words are strings) and checks everything. Errors name the file,
+/// line and column, the key, and for unknown keys the closest known one.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+/// Parses config text (for tests and for configs stored in checkpoints).
+Config parse_config(const std::string& text, const std::string& origin,
+                    const std::vector<std::string>& overrides = {});
+/// docs/config.md's key tables, generated from the schema.
+std::string config_markdown();
+
+}  // namespace xseq

@@ -1,0 +1,39 @@
+// The training loop behind `xseq train`: batches, loss, clipping, schedules,
+// accumulation, validation with early stopping, log.jsonl, atomic
+// checkpoints (last.h5, best.h5) and exact resume.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "train/config.hpp"
+#include "train/prepared_data.hpp"
+
+namespace xseq {
+
+struct TrainOptions {
+  bool resume = false;  ///< continue from <out_dir>/last.h5
+  bool quiet = false;   ///< no progress output (tests)
+  /// Called after every update (tests use it; so can user code).
+  std::function<void(std::int64_t step, Seq2SeqModel& model)> after_step;
+};
+
+struct TrainResult {
+  std::int64_t steps = 0;
+  std::string stop_reason;  ///< "max_steps", "max_epochs", "patience", "interrupted", "non-finite loss"
+  std::map<std::string, double> valid;  ///< the last validation's metrics
+  std::map<std::string, double> test;   ///< best.h5 on the test split (when there is one)
+  int exit_code = 0;
+};
+
+/// Metrics of a model on an encoded corpus: loss and perplexity (teacher
+/// forced, per target token incl. </s>), token_accuracy, and exact_match of
+/// greedy decoding against the reference text (up to max_sentences, 0 = all).
+std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline,
+                                       const TokenizedCorpus& corpus, const ParallelText& text,
+                                       std::int64_t batch_size, std::int64_t max_sentences);
+
+TrainResult train_model(const Config& config, const TrainOptions& options);
+
+}  // namespace xseq
