@@ -268,7 +268,8 @@ void apply(Config& c, const Field& f, const toml::node& node, const std::string&
   const Value v = to_value(node, f.kind, at, f.name());
   const std::string expected = f.check(v);
   std::ostringstream shown;
-  node.visit([&](auto&& n) { shown << n; });
+  if (node.is_string()) shown << quote(node.as_string()->get());
+  else node.visit([&](auto&& n) { shown << n; });
   XSEQ_CHECK(expected.empty(), at, ": ", f.name(), " = ", shown.str(), " is out of range (expected ", expected, ")");
   f.set(c, v);
 }
@@ -312,7 +313,7 @@ void apply_table(Config& c, const toml::table& root, const std::string& origin) 
         continue;
       }
       const Field* f = find_field(sname, key);
-      XSEQ_CHECK(f != nullptr, where(origin, node.source()), ": unknown key ", name, " (did you mean ",
+      XSEQ_CHECK(f != nullptr, where(origin, k.source()), ": unknown key ", name, " (did you mean ",
                  closest_key(name), "?)");
       apply(c, *f, node, where(origin, node.source()));
     }

@@ -1,0 +1,127 @@
+// End-to-end training: a tiny model learns copy, resume is bit-exact, a
+// non-finite loss stops the run and keeps the last good checkpoint.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "helpers.hpp"
+#include "train/trainer.hpp"
+
+using namespace xseq;
+
+namespace {
+Config tiny_copy(const std::string& out_dir, const std::string& model = "transformer") {
+  Config c = parse_config(R"([data]
+task = "copy"
+task_train = 2000
+task_valid = 100
+task_test = 100
+task_min_len = 2
+task_max_len = 6
+task_alphabet = "abcdef"
+
+[model]
+d_model = 64
+heads = 4
+ff_dim = 128
+encoder_layers = 1
+decoder_layers = 1
+dropout = 0.0
+embed_dim = 16
+hidden = 32
+
+[train]
+batch_size = 32
+lr = 0.003
+warmup_steps = 100
+max_steps = 1500
+valid_every = 500
+checkpoint_every = 500
+log_every = 50
+threads = 1
+)",
+                          "tiny.toml", {"train.out_dir=" + out_dir, "model.type=" + model});
+  return c;
+}
+
+std::vector<Tensor> snapshot(const std::string& checkpoint) {
+  auto file = open_checkpoint(checkpoint);
+  std::vector<Tensor> out;
+  for (const auto& name : file->datasets("params")) out.push_back(file->read("params/" + name));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("e2e: a tiny transformer learns copy to 100% exact match", "[e2e][train]") {
+  const TrainResult r = train_model(tiny_copy("test_run_copy"), TrainOptions{false, true, nullptr});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.stop_reason == "max_steps");
+  CHECK(r.valid.at("exact_match") == 1.0);
+  CHECK(r.test.at("exact_match") == 1.0);
+  // The run directory has everything.
+  for (const char* f : {"last.h5", "best.h5", "config.toml", "log.jsonl"})
+    CHECK(std::filesystem::exists(std::string("test_run_copy/") + f));
+  std::ifstream log("test_run_copy/log.jsonl");
+  std::string first;
+  std::getline(log, first);
+  CHECK(first.rfind("{\"step\": 50, \"epoch\": 0, \"loss\": ", 0) == 0);
+  CHECK(first.find("\"tokens_per_s\": ") != std::string::npos);
+  std::filesystem::remove_all("test_run_copy");
+}
+
+TEST_CASE("e2e: N steps + resume for N more is bit-identical to 2N straight", "[e2e][train][checkpoint]") {
+  for (const char* model : {"transformer", "rnn_attention"}) {
+    DYNAMIC_SECTION(model) {
+      Config straight = tiny_copy("test_run_straight", model);
+      straight.model.dropout = 0.2f;  // the dropout generators must resume too
+      straight.train.max_steps = 40;
+      straight.train.valid_every = 15;
+      straight.train.checkpoint_every = 7;
+      straight.train.batch_size = 16;
+      straight.data.task_train = 200;  // several epochs
+      REQUIRE(train_model(straight, TrainOptions{false, true, nullptr}).exit_code == 0);
+
+      Config first = straight;
+      first.train.out_dir = "test_run_resumed";
+      first.train.max_steps = 20;
+      REQUIRE(train_model(first, TrainOptions{false, true, nullptr}).exit_code == 0);
+      Config second = first;
+      second.train.max_steps = 40;
+      const TrainResult r = train_model(second, TrainOptions{true, true, nullptr});
+      REQUIRE(r.exit_code == 0);
+      CHECK(r.steps == 40);
+
+      const auto a = snapshot("test_run_straight/last.h5"), b = snapshot("test_run_resumed/last.h5");
+      REQUIRE(a.size() == b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(max_abs_diff(a[i], b[i]) == 0.0f);
+      std::filesystem::remove_all("test_run_straight");
+      std::filesystem::remove_all("test_run_resumed");
+    }
+  }
+}
+
+TEST_CASE("e2e: a non-finite loss stops training and keeps the last good checkpoint", "[e2e][train]") {
+  Config c = tiny_copy("test_run_nan");
+  c.train.max_steps = 50;
+  c.train.checkpoint_every = 4;
+  std::vector<Tensor> at_step_4;
+  TrainOptions o{false, true, [&](std::int64_t step, Seq2SeqModel& model) {
+                   if (step == 4)
+                     for (auto& p : model.parameters()) at_step_4.push_back(p.value().clone());
+                   if (step == 6) model.parameters().back().mutable_value().data()[0] = std::nanf("");
+                 }};
+  const TrainResult r = train_model(c, o);
+  CHECK(r.exit_code == 1);
+  CHECK(r.stop_reason == "non-finite loss");
+  CHECK(r.steps == 6);
+  auto file = open_checkpoint("test_run_nan/last.h5");
+  CHECK(file->attribute("step") == "4");
+  Rng rng(0);
+  auto model = make_model(c.model, TextPipeline::load(*file).source_vocab.size(),
+                          TextPipeline::load(*file).target_vocab.size(), rng);
+  load_parameters(*file, *model);
+  const auto params = model->parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) REQUIRE(max_abs_diff(params[i].value(), at_step_4[i]) == 0.0f);
+  file.reset();
+  std::filesystem::remove_all("test_run_nan");
+}
