@@ -1,4 +1,7 @@
 // Config files: every kind of error names the file, line, column and key.
+#include <fstream>
+#include <sstream>
+
 #include "helpers.hpp"
 #include "train/config.hpp"
 
@@ -73,4 +76,12 @@ TEST_CASE("config: extra encoder layers by registered name", "[config]") {
   CHECK(c.model.encoder_extra[0].type == "transformer_encoder_layer");
   CHECK(c.model.encoder_extra[0].get("ff_dim", 0) == 16);
   CHECK(parse_config(c.to_toml(), "again.toml").model.encoder_extra[0].get("heads", 0) == 2);
+}
+
+TEST_CASE("docs/config.md holds the generated key reference", "[config][docs]") {
+  std::ifstream in(std::string(XSEQ_SOURCE_DIR) + "/docs/config.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  INFO("regenerate the tables with: ./build/xseq config --markdown");
+  CHECK(doc.str().find(config_markdown()) != std::string::npos);
 }

@@ -2,6 +2,8 @@
 // 0 = every check passed (run by CTest and by xseq's CI).
 #include <cstdio>
 
+#include <train/config.hpp>
+
 #include "highway.hpp"
 
 namespace {
@@ -38,6 +40,14 @@ int main() {
   for (const auto& p : layer->parameters()) wrt.push_back(p);
   const GradCheckResult full = check_gradients([&] { return layer->forward(x, {3, 2}); }, wrt);
   expect(full.ok, "Highway layer gradients (input and 4 parameters)", full.report());
+
+  // In a model built from a config file: its parameters are named after its place.
+  const Config config = parse_config(
+      "[data]\ntask = \"copy\"\n[model]\nd_model = 8\nheads = 2\n[[model.encoder_extra]]\ntype = \"highway\"\n",
+      "inline.toml");
+  const auto model = make_model(config.model, 12, 12, rng);
+  expect(model->parameter("encoder_extra.0.gate.weight").shape() == Shape({8, 8}),
+         "a config's [[model.encoder_extra]] type = \"highway\" builds the layer", "encoder_extra.0.gate.weight");
 
   // Bad input gets a clear error.
   try {
