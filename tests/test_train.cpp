@@ -125,3 +125,14 @@ TEST_CASE("e2e: a non-finite loss stops training and keeps the last good checkpo
   file.reset();
   std::filesystem::remove_all("test_run_nan");
 }
+
+TEST_CASE("e2e: max_epochs stops after exactly that many passes over the data", "[e2e][train]") {
+  Config c = tiny_copy("test_run_epochs");
+  c.data.task_train = 100;
+  c.train.batch_size = 10;  // 10 batches per epoch
+  c.train.max_epochs = 2;
+  const TrainResult r = train_model(c, TrainOptions{false, true, nullptr});
+  CHECK(r.stop_reason == "max_epochs");
+  CHECK(r.steps == 20);
+  std::filesystem::remove_all("test_run_epochs");
+}

@@ -170,7 +170,9 @@ TrainResult train_model(const Config& config, const TrainOptions& options) {
 
   while (true) {
     if (step >= tc.max_steps) { result.stop_reason = "max_steps"; break; }
-    if (tc.max_epochs > 0 && batches.epoch() >= tc.max_epochs) { result.stop_reason = "max_epochs"; break; }
+    const BatchIterator::State position = batches.state();
+    const std::int64_t epochs_done = position.epoch + (position.batch >= batches.batches_per_epoch() ? 1 : 0);
+    if (tc.max_epochs > 0 && epochs_done >= tc.max_epochs) { result.stop_reason = "max_epochs"; break; }
     if (g_interrupted) { result.stop_reason = "interrupted"; break; }
 
     double step_loss = 0;
