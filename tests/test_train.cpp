@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "helpers.hpp"
+#include "train/decoding.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;
@@ -135,4 +136,50 @@ TEST_CASE("e2e: max_epochs stops after exactly that many passes over the data", 
   CHECK(r.stop_reason == "max_epochs");
   CHECK(r.steps == 20);
   std::filesystem::remove_all("test_run_epochs");
+}
+
+TEST_CASE("decoding: beam 1 is exactly greedy; a wider beam never scores below greedy", "[decode][e2e]") {
+  Config c = tiny_copy("test_run_beam");
+  c.train.max_steps = 300;  // partly trained: greedy is not always right, so beams differ
+  c.train.valid_every = 300;
+  c.train.checkpoint_every = 300;
+  REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
+  auto file = open_checkpoint("test_run_beam/last.h5");
+  const TextPipeline pipeline = TextPipeline::load(*file);
+  const PreparedData data = prepare_data(c.data, false, &pipeline);
+  Rng rng(0);
+  auto model = make_model(c.model, pipeline.source_vocab.size(), pipeline.target_vocab.size(), rng);
+  load_parameters(*file, *model);
+  model->eval();
+  std::vector<std::int64_t> rows;
+  for (std::int64_t i = 0; i < 100; ++i) rows.push_back(i);
+  const Batch b = make_batch(data.valid, rows);
+
+  DecodeOptions greedy_options;
+  const auto greedy = greedy_decode(*model, b.source, b.source_lengths, greedy_options);
+  DecodeOptions one = greedy_options;
+  one.beam = 1;
+  const auto beam1 = beam_decode(*model, b.source, b.source_lengths, one);
+  DecodeOptions four = greedy_options;
+  four.beam = 4;
+  const auto beam4 = beam_decode(*model, b.source, b.source_lengths, four);
+  int better = 0, greedy_wrong = 0;
+  for (std::size_t i = 0; i < greedy.size(); ++i) {
+    REQUIRE(beam1[i].tokens == greedy[i].tokens);
+    REQUIRE(beam1[i].score == greedy[i].score);
+    const auto length = [](const Hypothesis& h) { return static_cast<std::int64_t>(h.tokens.size()) + (h.ended ? 1 : 0); };
+    const double g = normalized_score(greedy[i].score, length(greedy[i]), four.alpha);
+    const double w = normalized_score(beam4[i].score, length(beam4[i]), four.alpha);
+    // The same hypothesis scored in a different batch composition differs in
+    // the last float32 bits (BLAS blocking), hence the relative 1e-5.
+    INFO("greedy " << pipeline.detokenize(greedy[i].tokens) << " score " << greedy[i].score << " ended " << greedy[i].ended
+         << "; beam " << pipeline.detokenize(beam4[i].tokens) << " score " << beam4[i].score << " ended " << beam4[i].ended);
+    CHECK(w >= g - 1e-5 * std::abs(g));
+    better += w > g + 1e-5 * std::abs(g);
+    greedy_wrong += pipeline.detokenize(greedy[i].tokens) != data.valid_text.target(data.valid.origin_index(rows[i]));
+  }
+  INFO("beam 4 beat greedy on " << better << " of 100; greedy was wrong on " << greedy_wrong);
+  CHECK(greedy_wrong > 0);  // the comparison is not vacuous
+  file.reset();
+  std::filesystem::remove_all("test_run_beam");
 }
