@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "helpers.hpp"
-#include "train/decoding.hpp"
+#include "train/evaluation.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;
@@ -180,6 +180,17 @@ TEST_CASE("decoding: beam 1 is exactly greedy; a wider beam never scores below g
   }
   INFO("beam 4 beat greedy on " << better << " of 100; greedy was wrong on " << greedy_wrong);
   CHECK(greedy_wrong > 0);  // the comparison is not vacuous
+
+  // evaluate() agrees with the greedy outputs and gives every metric.
+  EvalOptions eo;
+  std::vector<std::string> texts;
+  eo.hypotheses = &texts;
+  const auto m = evaluate(*model, pipeline, data.valid, data.valid_text, eo);
+  CHECK(m.at("sentences") == 100);
+  CHECK(m.at("exact_match") == Approx(1.0 - greedy_wrong / 100.0));
+  CHECK(m.at("token_error_rate") > 0.0);
+  CHECK(m.at("perplexity") == Approx(std::exp(m.at("loss"))));
+  CHECK(texts[static_cast<std::size_t>(data.valid.origin_index(rows[0]))] == pipeline.detokenize(greedy[0].tokens));
   file.reset();
   std::filesystem::remove_all("test_run_beam");
 }

@@ -12,6 +12,7 @@
 #include "train/cli.hpp"
 #include "train/cli_args.hpp"
 #include "train/data_commands.hpp"
+#include "train/eval_commands.hpp"
 #include "train/train_commands.hpp"
 #include "train/demo.hpp"
 
@@ -26,6 +27,8 @@ const char* kUsage =
     "            options: --steps N (400) --batch N (64) --seed N (7) --threads N (all cores)\n"
     "  train     train a model from a config file (xseq train --help)\n"
     "  config    print a config with every default filled in (xseq config --help)\n"
+    "  translate translate lines from stdin or a file with a checkpoint (xseq translate --help)\n"
+    "  eval      metrics of a checkpoint on a test set (xseq eval --help)\n"
     "  data      make a synthetic task's train/valid/test TSVs, or print corpus statistics\n"
     "            (xseq data --help)\n"
     "  version   print the version\n"
@@ -107,6 +110,8 @@ int xseq::cli::run(int argc, char** argv) {
     if (command == "data") return xseq::cli::run_data_command(argc, argv);
     if (command == "train") return xseq::cli::run_train_command(argc, argv);
     if (command == "config") return xseq::cli::run_config_command(argc, argv);
+    if (command == "translate") return xseq::cli::run_translate_command(argc, argv);
+    if (command == "eval") return xseq::cli::run_eval_command(argc, argv);
     if (command == "demo") {
       auto args = xseq::cli::Args::parse(argc, argv, 2, {"steps", "batch", "seed", "threads"}, command);
       XSEQ_CHECK(args.positional.empty(), "xseq demo: unexpected argument '", args.positional[0], "'");

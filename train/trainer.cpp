@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "framework/parallel.hpp"
-#include "train/decoding.hpp"
+#include "train/evaluation.hpp"
 
 namespace xseq {
 namespace {
@@ -44,45 +44,6 @@ std::string format_duration(double seconds) {
 }
 
 }  // namespace
-
-std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline, const TokenizedCorpus& corpus,
-                                       const ParallelText& text, std::int64_t batch_size, std::int64_t max_sentences) {
-  NoGradGuard no_grad;
-  const bool was_training = model.training();
-  model.eval();
-  BatchOptions bo;
-  bo.batch_size = batch_size;
-  bo.shuffle = false;
-  BatchIterator it(corpus, bo);
-  double loss_sum = 0, tokens = 0, correct = 0, exact = 0, decoded = 0;
-  for (std::int64_t k = 0; k < it.batches_per_epoch(); ++k) {
-    const Batch b = it.next();
-    const Variable logits = model.logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths);
-    const double n = double(b.target_tokens());
-    loss_sum += double(cross_entropy(logits, b.decoder_output, Vocab::kPad).value().item()) * n;
-    tokens += n;
-    const std::int64_t V = logits.dim(2);
-    const float* l = logits.value().data();
-    for (std::int64_t i = 0; i < b.decoder_output.numel(); ++i) {
-      const std::int32_t target = b.decoder_output.data[static_cast<std::size_t>(i)];
-      if (target == Vocab::kPad) continue;
-      correct += std::max_element(l + i * V, l + (i + 1) * V) - (l + i * V) == target;
-    }
-    if (max_sentences > 0 && decoded >= double(max_sentences)) continue;
-    const std::vector<Hypothesis> hyps = greedy_decode(model, b.source, b.source_lengths);
-    for (std::size_t r = 0; r < hyps.size(); ++r) {
-      const std::int64_t pair = corpus.origin_index(b.indices[r]);
-      exact += pipeline.detokenize(hyps[r].tokens) == text.target(pair);
-      decoded += 1;
-    }
-  }
-  model.train(was_training);
-  std::map<std::string, double> m{{"loss", loss_sum / tokens},
-                                  {"perplexity", std::exp(loss_sum / tokens)},
-                                  {"token_accuracy", correct / tokens}};
-  if (decoded > 0) m["exact_match"] = exact / decoded;
-  return m;
-}
 
 TrainResult train_model(const Config& config, const TrainOptions& options) {
   const TrainConfig& tc = config.train;
@@ -231,7 +192,7 @@ TrainResult train_model(const Config& config, const TrainOptions& options) {
     }
 
     if (step % tc.valid_every == 0 || step == tc.max_steps) {
-      result.valid = evaluate(*model, pipeline, data.valid, data.valid_text, tc.batch_size, tc.valid_max_sentences);
+      result.valid = evaluate(*model, pipeline, data.valid, data.valid_text, EvalOptions{tc.batch_size, tc.valid_max_sentences, {}, nullptr});
       log << "{\"step\": " << step << ", \"valid\": true" << metrics_json(result.valid) << "}\n";
       log.flush();
       const double value = result.valid.count(tc.metric) ? result.valid.at(tc.metric) : result.valid.at("loss");
@@ -271,7 +232,7 @@ TrainResult train_model(const Config& config, const TrainOptions& options) {
   if (data.test.size() > 0 && std::filesystem::exists(best_path)) {
     auto file = open_checkpoint(best_path);
     load_parameters(*file, *model);
-    result.test = evaluate(*model, pipeline, data.test, data.test_text, tc.batch_size, 0);
+    result.test = evaluate(*model, pipeline, data.test, data.test_text, EvalOptions{tc.batch_size, 0, {}, nullptr});
     log << "{\"step\": " << step << ", \"test\": true, \"checkpoint\": \"best.h5\"" << metrics_json(result.test) << "}\n";
     std::ostringstream line;
     line << "test (best.h5):";

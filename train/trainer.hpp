@@ -27,13 +27,6 @@ struct TrainResult {
   int exit_code = 0;
 };
 
-/// Metrics of a model on an encoded corpus: loss and perplexity (teacher
-/// forced, per target token incl. </s>), token_accuracy, and exact_match of
-/// greedy decoding against the reference text (up to max_sentences, 0 = all).
-std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline,
-                                       const TokenizedCorpus& corpus, const ParallelText& text,
-                                       std::int64_t batch_size, std::int64_t max_sentences);
-
 TrainResult train_model(const Config& config, const TrainOptions& options);
 
 }  // namespace xseq

@@ -1,0 +1,177 @@
+#include "train/eval_commands.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "datasets/utf8.hpp"
+#include "framework/parallel.hpp"
+#include "train/cli_args.hpp"
+#include "train/evaluation.hpp"
+
+namespace xseq::cli {
+namespace {
+
+const char* kTranslateUsage =
+    "usage: xseq translate --checkpoint CKPT [--input FILE] [--beam N] [--alpha A] [--batch N]\n"
+    "\n"
+    "Reads source sentences (one per line) from stdin or --input and writes one\n"
+    "translation per line to stdout, in input order. Lines are decoded in batches of up\n"
+    "to --batch (32) as soon as no more input is waiting, so interactive use answers\n"
+    "line by line. --beam 1 (default) is greedy search; --alpha is the length penalty.\n";
+const char* kEvalUsage =
+    "usage: xseq eval --checkpoint CKPT --data TEST.tsv [--beam N] [--alpha A] [--batch N]\n"
+    "                 [--json OUT.json] [--hyps OUT.txt]\n"
+    "\n"
+    "Prints (and with --json writes) loss, perplexity, token_accuracy (teacher forced),\n"
+    "exact_match, token_error_rate, sentences, sentences_per_s and tokens_per_s.\n"
+    "--data also takes two line-aligned files joined by a comma (test.src,test.tgt).\n";
+
+bool wants_help(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return true;
+  return false;
+}
+
+// A trained model with its text pipeline and config, from a checkpoint.
+struct Loaded {
+  Config config;
+  TextPipeline pipeline;
+  std::shared_ptr<Seq2SeqModel> model;
+};
+
+Loaded load_model(const std::string& path) {
+  auto file = open_checkpoint(path);
+  Loaded l;
+  l.config = parse_config(file->attribute("config"), path + ":config");
+  l.pipeline = TextPipeline::load(*file);
+  Rng rng(0);
+  l.model = make_model(l.config.model, l.pipeline.source_vocab.size(), l.pipeline.target_vocab.size(), rng);
+  load_parameters(*file, *l.model);
+  l.model->eval();
+  set_num_threads(static_cast<int>(l.config.train.threads));
+  return l;
+}
+
+DecodeOptions decode_options(const Args& args) {
+  DecodeOptions o;
+  o.beam = args.get_int("beam", 1);
+  XSEQ_CHECK(o.beam >= 1, "--beam must be >= 1, got ", o.beam);
+  if (args.options.count("alpha")) o.alpha = std::stod(args.options.at("alpha"));
+  return o;
+}
+
+}  // namespace
+
+int run_translate_command(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    std::fputs(kTranslateUsage, stdout);
+    return 0;
+  }
+  const Args args = Args::parse(argc, argv, 2, {"checkpoint", "input", "beam", "alpha", "batch"}, "translate");
+  XSEQ_CHECK(args.options.count("checkpoint"), "xseq translate: --checkpoint CKPT is required");
+  Loaded l = load_model(args.options.at("checkpoint"));
+  const DecodeOptions options = decode_options(args);
+  const std::int64_t batch_size = args.get_int("batch", 32);
+  std::ifstream file;
+  const bool from_file = args.options.count("input") > 0;
+  if (from_file) {
+    file.open(args.options.at("input"), std::ios::binary);
+    XSEQ_CHECK(file.is_open(), "xseq translate: cannot open '", args.options.at("input"), "'");
+  }
+  std::istream& in = from_file ? static_cast<std::istream&>(file) : std::cin;
+  const std::string origin = from_file ? args.options.at("input") : std::string("<stdin>");
+
+  std::vector<std::string> pending;
+  std::int64_t line_number = 0, unknown = 0;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    TokenizedCorpus corpus;
+    std::vector<bool> empty_line;
+    for (const auto& line : pending) {
+      std::vector<std::int32_t> ids;
+      for (const auto& token : l.pipeline.tokenizer->encode(line)) {
+        ids.push_back(l.pipeline.source_vocab.id(token));
+        unknown += ids.back() == Vocab::kUnk;
+      }
+      empty_line.push_back(ids.empty());
+      if (ids.empty()) ids.push_back(Vocab::kUnk);  // decoded, then printed as an empty line
+      corpus.add(ids, {}, static_cast<std::int64_t>(corpus.size()));
+    }
+    std::vector<std::int64_t> rows;
+    for (std::int64_t i = 0; i < corpus.size(); ++i) rows.push_back(i);
+    const Batch b = make_batch(corpus, rows);
+    const auto hyps = decode(*l.model, b.source, b.source_lengths, options);
+    for (std::size_t i = 0; i < hyps.size(); ++i)
+      std::printf("%s\n", empty_line[i] ? "" : l.pipeline.detokenize(hyps[i].tokens).c_str());
+    std::fflush(stdout);
+    pending.clear();
+  };
+  // Is another line already waiting? (Then it joins the batch; otherwise decode now.)
+  auto more_waiting = [&] {
+    if (from_file || in.rdbuf()->in_avail() > 0) return true;
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    return ::poll(&fd, 1, 0) > 0;
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::size_t bad = find_invalid_utf8(line);
+    XSEQ_CHECK(bad == std::string::npos, origin, ":", line_number, ": invalid UTF-8 at byte ", bad + 1, " of the line");
+    pending.push_back(line);
+    if (static_cast<std::int64_t>(pending.size()) >= batch_size || !more_waiting()) flush();
+  }
+  flush();
+  if (unknown > 0) std::fprintf(stderr, "%lld source tokens were unknown to the vocabulary (mapped to <unk>)\n",
+                                static_cast<long long>(unknown));
+  return 0;
+}
+
+int run_eval_command(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    std::fputs(kEvalUsage, stdout);
+    return 0;
+  }
+  const Args args =
+      Args::parse(argc, argv, 2, {"checkpoint", "data", "beam", "alpha", "batch", "json", "hyps"}, "eval");
+  XSEQ_CHECK(args.options.count("checkpoint"), "xseq eval: --checkpoint CKPT is required");
+  XSEQ_CHECK(args.options.count("data"), "xseq eval: --data TEST.tsv is required");
+  Loaded l = load_model(args.options.at("checkpoint"));
+  const ParallelText text = read_corpus(args.options.at("data"));
+  DataConfig no_limit = l.config.data;
+  no_limit.max_len = 0;  // evaluate every sentence
+  const TokenizedCorpus corpus = encode_with(l.pipeline, text, no_limit, true);
+  EvalOptions o;
+  o.batch_size = args.get_int("batch", 64);
+  o.decode = decode_options(args);
+  std::vector<std::string> hyps;
+  o.hypotheses = &hyps;
+  const auto metrics = evaluate(*l.model, l.pipeline, corpus, text, o);
+  std::string json = "{";
+  for (const auto& [k, v] : metrics) {
+    std::printf("%-18s %.6g\n", k.c_str(), v);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s\"%s\": %.10g", json.size() > 1 ? ", " : "", k.c_str(), v);
+    json += buf;
+  }
+  json += "}\n";
+  if (args.options.count("json")) {
+    std::ofstream out(args.options.at("json"));
+    out << json;
+    XSEQ_CHECK(out.good(), "xseq eval: cannot write '", args.options.at("json"), "'");
+  }
+  if (args.options.count("hyps")) {
+    std::ofstream out(args.options.at("hyps"));
+    for (const auto& h : hyps) out << h << "\n";
+    XSEQ_CHECK(out.good(), "xseq eval: cannot write '", args.options.at("hyps"), "'");
+  }
+  return 0;
+}
+
+}  // namespace xseq::cli

@@ -1,0 +1,77 @@
+#include "train/evaluation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace xseq {
+
+std::int64_t edit_distance(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
+  std::vector<std::int64_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<std::int64_t>(j);
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<std::int64_t>(i);
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline, const TokenizedCorpus& corpus,
+                                       const ParallelText& text, const EvalOptions& options) {
+  NoGradGuard no_grad;
+  const bool was_training = model.training();
+  model.eval();
+  BatchOptions bo;
+  bo.batch_size = options.batch_size;
+  bo.shuffle = false;
+  BatchIterator it(corpus, bo);
+  if (options.hypotheses) options.hypotheses->assign(static_cast<std::size_t>(text.size()), "");
+  double loss_sum = 0, tokens = 0, correct = 0, exact = 0, decoded = 0, errors = 0, reference_tokens = 0,
+         generated = 0, decode_seconds = 0;
+  for (std::int64_t k = 0; k < it.batches_per_epoch(); ++k) {
+    const Batch b = it.next();
+    const Variable logits = model.logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths);
+    const double n = double(b.target_tokens());
+    loss_sum += double(cross_entropy(logits, b.decoder_output, Vocab::kPad).value().item()) * n;
+    tokens += n;
+    const std::int64_t V = logits.dim(2);
+    const float* l = logits.value().data();
+    for (std::int64_t i = 0; i < b.decoder_output.numel(); ++i) {
+      const std::int32_t target = b.decoder_output.data[static_cast<std::size_t>(i)];
+      if (target == Vocab::kPad) continue;
+      correct += std::max_element(l + i * V, l + (i + 1) * V) - (l + i * V) == target;
+    }
+    if (options.max_sentences > 0 && decoded >= double(options.max_sentences)) continue;
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<Hypothesis> hyps = decode(model, b.source, b.source_lengths, options.decode);
+    decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (std::size_t r = 0; r < hyps.size(); ++r) {
+      const std::int64_t i = b.indices[r], pair = corpus.origin_index(i);
+      const std::string out = pipeline.detokenize(hyps[r].tokens);
+      if (options.hypotheses) (*options.hypotheses)[static_cast<std::size_t>(pair)] = out;
+      exact += out == text.target(pair);
+      std::vector<std::int32_t> reference(static_cast<std::size_t>(corpus.target_length(i)));
+      corpus.target().copy(i, reference.data());
+      errors += double(edit_distance(hyps[r].tokens, reference));
+      reference_tokens += double(reference.size());
+      generated += double(hyps[r].tokens.size()) + (hyps[r].ended ? 1.0 : 0.0);
+      decoded += 1;
+    }
+  }
+  model.train(was_training);
+  std::map<std::string, double> m{{"loss", loss_sum / tokens},
+                                  {"perplexity", std::exp(loss_sum / tokens)},
+                                  {"token_accuracy", correct / tokens}};
+  if (decoded > 0) {
+    m["exact_match"] = exact / decoded;
+    m["token_error_rate"] = errors / std::max(1.0, reference_tokens);
+    m["sentences"] = decoded;
+    m["sentences_per_s"] = decoded / std::max(decode_seconds, 1e-9);
+    m["tokens_per_s"] = generated / std::max(decode_seconds, 1e-9);
+  }
+  return m;
+}
+
+}  // namespace xseq
