@@ -78,3 +78,10 @@ TEST_CASE("vmath::erfc", "[vmath]") {
   INFO("worst relative error " << err);
   REQUIRE(err < 10 * kUlp);
 }
+
+TEST_CASE("vmath: NaN in gives NaN out (and no undefined behaviour on the way)", "[vmath]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK(std::isnan(vm::exp(nan)));
+  CHECK(std::isnan(vm::sigmoid(nan)));
+  CHECK(std::isnan(vm::tanh(nan)));
+}

@@ -27,7 +27,9 @@ inline std::int32_t float_to_bits(float f) {
 /// e^x (Cephes-style: x = n ln2 + r, polynomial for e^r, 2^n through the exponent bits).
 inline float exp(float x) {
   constexpr float kHi = 88.3762626647949f, kLo = -87.3365447505531f;  // e^kLo = smallest normal
-  const float xc = x > kHi ? kHi : (x < kLo ? kLo : x);
+  // NaN fails both comparisons and lands on kLo, so the integer conversion
+  // below never sees NaN (undefined behaviour); the NaN is restored at the end.
+  const float xc = x > kHi ? kHi : (x >= kLo ? x : kLo);
   const float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
   float r = xc - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
