@@ -29,7 +29,8 @@ const char* kEvalUsage =
     "                 [--json OUT.json] [--hyps OUT.txt]\n"
     "\n"
     "Prints (and with --json writes) loss, perplexity, token_accuracy (teacher forced),\n"
-    "exact_match, token_error_rate, sentences, sentences_per_s and tokens_per_s.\n"
+    "exact_match, token_error_rate, bleu and chrf (as sacreBLEU computes them),\n"
+    "sentences, sentences_per_s and tokens_per_s.\n"
     "--data also takes two line-aligned files joined by a comma (test.src,test.tgt).\n";
 
 bool wants_help(int argc, char** argv) {

@@ -1,5 +1,7 @@
 #include "train/evaluation.hpp"
 
+#include "train/metrics.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,6 +30,7 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
   bo.shuffle = false;
   BatchIterator it(corpus, bo);
   if (options.hypotheses) options.hypotheses->assign(static_cast<std::size_t>(text.size()), "");
+  std::vector<std::string> decoded_texts, reference_texts;
   double loss_sum = 0, tokens = 0, correct = 0, exact = 0, decoded = 0, errors = 0, reference_tokens = 0,
          generated = 0, decode_seconds = 0;
   for (std::int64_t k = 0; k < it.batches_per_epoch(); ++k) {
@@ -52,6 +55,8 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
       const std::string out = pipeline.detokenize(hyps[r].tokens);
       if (options.hypotheses) (*options.hypotheses)[static_cast<std::size_t>(pair)] = out;
       exact += out == text.target(pair);
+      decoded_texts.push_back(out);
+      reference_texts.emplace_back(text.target(pair));
       std::vector<std::int32_t> reference(static_cast<std::size_t>(corpus.target_length(i)));
       corpus.target().copy(i, reference.data());
       errors += double(edit_distance(hyps[r].tokens, reference));
@@ -67,6 +72,8 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
   if (decoded > 0) {
     m["exact_match"] = exact / decoded;
     m["token_error_rate"] = errors / std::max(1.0, reference_tokens);
+    m["bleu"] = corpus_bleu(decoded_texts, reference_texts);
+    m["chrf"] = corpus_chrf(decoded_texts, reference_texts);
     m["sentences"] = decoded;
     m["sentences_per_s"] = decoded / std::max(decode_seconds, 1e-9);
     m["tokens_per_s"] = generated / std::max(decode_seconds, 1e-9);

@@ -24,7 +24,8 @@ std::int64_t edit_distance(const std::vector<std::int32_t>& a, const std::vector
 
 /// loss and perplexity (teacher forced, per target token incl. </s>), token_accuracy
 /// (teacher forced), and over the decoded sentences: exact_match (detokenised output ==
-/// reference text), token_error_rate (edit distance over reference tokens),
+/// reference text), token_error_rate (edit distance over reference tokens), bleu and
+/// chrf (sacreBLEU's corpus BLEU and chrF2 on the detokenised text),
 /// sentences, sentences_per_s and tokens_per_s (generated tokens incl. </s>).
 std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline,
                                        const TokenizedCorpus& corpus, const ParallelText& text,

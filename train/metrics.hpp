@@ -1,0 +1,19 @@
+// Corpus BLEU and chrF computed exactly as sacreBLEU 2.x does by default
+// (BLEU: 13a tokenisation, 4-grams, brevity penalty, "exp" smoothing; chrF2:
+// character 6-grams without whitespace, beta 2, effective-order averaging),
+// on detokenised text, one reference per sentence. Scores are 0..100.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace xseq {
+
+/// sacreBLEU's "13a" tokenisation (mteval-v13a): punctuation split off,
+/// periods and commas kept inside numbers, whitespace collapsed.
+std::string tokenize_13a(const std::string& line);
+
+double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references);
+double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references);
+
+}  // namespace xseq
