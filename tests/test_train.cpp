@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "helpers.hpp"
+#include "train/cli.hpp"
 #include "train/evaluation.hpp"
 #include "train/trainer.hpp"
 
@@ -191,6 +192,23 @@ TEST_CASE("decoding: beam 1 is exactly greedy; a wider beam never scores below g
   CHECK(m.at("token_error_rate") > 0.0);
   CHECK(m.at("perplexity") == Approx(std::exp(m.at("loss"))));
   CHECK(texts[static_cast<std::size_t>(data.valid.origin_index(rows[0]))] == pipeline.detokenize(greedy[0].tokens));
+
+  // xseq average: the mean of two checkpoints of this model, parameter by parameter.
+  c.train.max_steps = 310;  // a second checkpoint, 10 steps later
+  c.train.checkpoint_every = 310;
+  REQUIRE(train_model(c, TrainOptions{true, true, nullptr}).exit_code == 0);
+  file.reset();
+  std::vector<std::string> words{"xseq", "average", "--out", "test_run_beam/avg.h5", "test_run_beam/best.h5",
+                                 "test_run_beam/last.h5"};
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  REQUIRE(cli::run(static_cast<int>(argv.size()), argv.data()) == 0);
+  const auto avg = snapshot("test_run_beam/avg.h5"), a = snapshot("test_run_beam/best.h5"),
+             b2 = snapshot("test_run_beam/last.h5");
+  REQUIRE(avg.size() == a.size());
+  for (std::size_t i = 0; i < avg.size(); ++i)
+    for (std::int64_t j = 0; j < avg[i].numel(); j += 7)
+      REQUIRE(avg[i].data()[j] == Approx(0.5f * (a[i].data()[j] + b2[i].data()[j])).margin(1e-6));
   file.reset();
   std::filesystem::remove_all("test_run_beam");
 }

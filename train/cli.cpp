@@ -29,6 +29,7 @@ const char* kUsage =
     "  config    print a config with every default filled in (xseq config --help)\n"
     "  translate translate lines from stdin or a file with a checkpoint (xseq translate --help)\n"
     "  eval      metrics of a checkpoint on a test set (xseq eval --help)\n"
+    "  average   average the parameters of checkpoints of one model (xseq average --help)\n"
     "  data      make a synthetic task's train/valid/test TSVs, or print corpus statistics\n"
     "            (xseq data --help)\n"
     "  version   print the version\n"
@@ -112,6 +113,7 @@ int xseq::cli::run(int argc, char** argv) {
     if (command == "config") return xseq::cli::run_config_command(argc, argv);
     if (command == "translate") return xseq::cli::run_translate_command(argc, argv);
     if (command == "eval") return xseq::cli::run_eval_command(argc, argv);
+    if (command == "average") return xseq::cli::run_average_command(argc, argv);
     if (command == "demo") {
       auto args = xseq::cli::Args::parse(argc, argv, 2, {"steps", "batch", "seed", "threads"}, command);
       XSEQ_CHECK(args.positional.empty(), "xseq demo: unexpected argument '", args.positional[0], "'");
