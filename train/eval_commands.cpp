@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "datasets/utf8.hpp"
 #include "framework/parallel.hpp"
+#include "train/attention_svg.hpp"
 #include "train/cli_args.hpp"
 #include "train/evaluation.hpp"
 
@@ -19,11 +21,15 @@ namespace {
 
 const char* kTranslateUsage =
     "usage: xseq translate --checkpoint CKPT [--input FILE] [--beam N] [--alpha A] [--batch N]\n"
+    "                      [--alignments FILE] [--attention-svg DIR]\n"
     "\n"
     "Reads source sentences (one per line) from stdin or --input and writes one\n"
     "translation per line to stdout, in input order. Lines are decoded in batches of up\n"
     "to --batch (32) as soon as no more input is waiting, so interactive use answers\n"
-    "line by line. --beam 1 (default) is greedy search; --alpha is the length penalty.\n";
+    "line by line. --beam 1 (default) is greedy search; --alpha is the length penalty.\n"
+    "--alignments FILE writes each sentence's attention matrix (output tokens x source\n"
+    "tokens) as a JSON line; --attention-svg DIR writes one SVG heatmap per sentence\n"
+    "(for Transformers: the last decoder layer's cross-attention, averaged over heads).\n";
 const char* kEvalUsage =
     "usage: xseq eval --checkpoint CKPT --data TEST.tsv [--beam N] [--alpha A] [--batch N]\n"
     "                 [--json OUT.json] [--hyps OUT.txt]\n"
@@ -74,11 +80,26 @@ int run_translate_command(int argc, char** argv) {
     std::fputs(kTranslateUsage, stdout);
     return 0;
   }
-  const Args args = Args::parse(argc, argv, 2, {"checkpoint", "input", "beam", "alpha", "batch"}, "translate");
+  const Args args = Args::parse(argc, argv, 2,
+                                {"checkpoint", "input", "beam", "alpha", "batch", "alignments", "attention-svg"},
+                                "translate");
   XSEQ_CHECK(args.options.count("checkpoint"), "xseq translate: --checkpoint CKPT is required");
   Loaded l = load_model(args.options.at("checkpoint"));
-  const DecodeOptions options = decode_options(args);
+  DecodeOptions options = decode_options(args);
   const std::int64_t batch_size = args.get_int("batch", 32);
+  std::ofstream alignments;
+  if (args.options.count("alignments")) {
+    alignments.open(args.options.at("alignments"));
+    XSEQ_CHECK(alignments.is_open(), "xseq translate: cannot write '", args.options.at("alignments"), "'");
+  }
+  const std::string svg_dir = args.options.count("attention-svg") ? args.options.at("attention-svg") : "";
+  if (!svg_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(svg_dir, ec);
+    XSEQ_CHECK(!ec, "xseq translate: cannot create directory '", svg_dir, "': ", ec.message());
+  }
+  options.keep_attention = alignments.is_open() || !svg_dir.empty();
+  std::int64_t sentence_number = 0;
   std::ifstream file;
   const bool from_file = args.options.count("input") > 0;
   if (from_file) {
@@ -108,8 +129,25 @@ int run_translate_command(int argc, char** argv) {
     for (std::int64_t i = 0; i < corpus.size(); ++i) rows.push_back(i);
     const Batch b = make_batch(corpus, rows);
     const auto hyps = decode(*l.model, b.source, b.source_lengths, options);
-    for (std::size_t i = 0; i < hyps.size(); ++i)
+    for (std::size_t i = 0; i < hyps.size(); ++i) {
       std::printf("%s\n", empty_line[i] ? "" : l.pipeline.detokenize(hyps[i].tokens).c_str());
+      ++sentence_number;
+      if (!options.keep_attention) continue;
+      const std::vector<std::string> source = l.pipeline.tokenizer->encode(pending[i]);
+      std::vector<std::string> output;
+      for (auto id : hyps[i].tokens) output.push_back(l.pipeline.target_vocab.token(id));
+      if (hyps[i].ended) output.push_back("</s>");
+      std::vector<std::vector<float>> rows;
+      for (const auto& row : hyps[i].attention)
+        rows.emplace_back(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(std::min(row.size(), source.size())));
+      if (alignments.is_open()) alignments << attention_json(source, output, rows) << "\n";
+      if (!svg_dir.empty()) {
+        char name[32];
+        std::snprintf(name, sizeof name, "/sentence-%06lld.svg", static_cast<long long>(sentence_number));
+        std::ofstream(svg_dir + name) << attention_svg(source, output, rows, "sentence " + std::to_string(sentence_number));
+      }
+    }
+    if (alignments.is_open()) alignments.flush();
     std::fflush(stdout);
     pending.clear();
   };
