@@ -1,6 +1,7 @@
 // Evaluation metrics and the eval/translate commands' errors.
 #include "helpers.hpp"
 #include "train/cli.hpp"
+#include "train/attention_svg.hpp"
 #include "train/evaluation.hpp"
 
 using namespace xseq;
@@ -25,4 +26,21 @@ TEST_CASE("eval and translate: a missing checkpoint or file is a clear error", "
   CHECK(run({"xseq", "translate", "--checkpoint", "no/such.h5"}) == 1);
   CHECK(run({"xseq", "translate", "--help"}) == 0);
   CHECK(run({"xseq", "frobnicate"}) == 2);
+}
+
+TEST_CASE("attention matrices as JSON lines and SVG heatmaps", "[eval]") {
+  const std::vector<std::string> source{"a", "<b>", " "}, output{"x\"", "</s>"};
+  const std::vector<std::vector<float>> rows{{0.5f, 0.25f, 0.25f}, {0.0f, 1.0f, 0.0f}};
+  CHECK(attention_json(source, output, rows) ==
+        "{\"source\": [\"a\", \"<b>\", \" \"], \"output\": [\"x\\\"\", \"</s>\"], "
+        "\"attention\": [[0.5, 0.25, 0.25], [0, 1, 0]]}");
+  const std::string svg = attention_svg(source, output, rows, "t & u");
+  CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+  CHECK(svg.find("&lt;b&gt;") != std::string::npos);   // labels are escaped
+  CHECK(svg.find("t &amp; u") != std::string::npos);
+  CHECK(svg.find("#08306b") != std::string::npos);     // weight 1: the darkest shade
+  std::size_t cells = 0;
+  for (std::size_t pos = 0; (pos = svg.find("<rect x=", pos)) != std::string::npos; ++pos) ++cells;
+  CHECK(cells == 6);
+  CHECK(json_string("a\tb\x01") == "\"a\\tb\\u0001\"");
 }
