@@ -30,6 +30,7 @@ const char* kUsage =
     "  translate translate lines from stdin or a file with a checkpoint (xseq translate --help)\n"
     "  eval      metrics of a checkpoint on a test set (xseq eval --help)\n"
     "  average   average the parameters of checkpoints of one model (xseq average --help)\n"
+    "  report    a self-contained HTML report of a run directory (xseq report --help)\n"
     "  data      make a synthetic task's train/valid/test TSVs, or print corpus statistics\n"
     "            (xseq data --help)\n"
     "  version   print the version\n"
@@ -114,6 +115,7 @@ int xseq::cli::run(int argc, char** argv) {
     if (command == "translate") return xseq::cli::run_translate_command(argc, argv);
     if (command == "eval") return xseq::cli::run_eval_command(argc, argv);
     if (command == "average") return xseq::cli::run_average_command(argc, argv);
+    if (command == "report") return xseq::cli::run_report_command(argc, argv);
     if (command == "demo") {
       auto args = xseq::cli::Args::parse(argc, argv, 2, {"steps", "batch", "seed", "threads"}, command);
       XSEQ_CHECK(args.positional.empty(), "xseq demo: unexpected argument '", args.positional[0], "'");

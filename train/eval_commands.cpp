@@ -15,6 +15,7 @@
 #include "train/attention_svg.hpp"
 #include "train/cli_args.hpp"
 #include "train/evaluation.hpp"
+#include "train/report.hpp"
 
 namespace xseq::cli {
 namespace {
@@ -210,6 +211,23 @@ int run_eval_command(int argc, char** argv) {
     for (const auto& h : hyps) out << h << "\n";
     XSEQ_CHECK(out.good(), "xseq eval: cannot write '", args.options.at("hyps"), "'");
   }
+  return 0;
+}
+
+int run_report_command(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    std::fputs("usage: xseq report RUN_DIR [--out report.html] [--heatmaps N]\n\n"
+               "Writes one self-contained HTML page (inline SVG, no network resources): training\n"
+               "and validation curves from log.jsonl, final metrics, attention heatmaps of N (3)\n"
+               "validation sentences decoded with best.h5, and the config.\n",
+               stdout);
+    return 0;
+  }
+  const Args args = Args::parse(argc, argv, 2, {"out", "heatmaps"}, "report");
+  XSEQ_CHECK(args.positional.size() == 1, "xseq report: expected one RUN_DIR");
+  const std::string out = args.options.count("out") ? args.options.at("out") : "";
+  write_report(args.positional[0], out, args.get_int("heatmaps", 3));
+  std::printf("wrote %s\n", out.empty() ? (args.positional[0] + "/report.html").c_str() : out.c_str());
   return 0;
 }
 
