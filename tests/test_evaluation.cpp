@@ -3,6 +3,7 @@
 #include "train/cli.hpp"
 #include "train/attention_svg.hpp"
 #include "train/evaluation.hpp"
+#include "train/report.hpp"
 
 using namespace xseq;
 
@@ -43,4 +44,21 @@ TEST_CASE("attention matrices as JSON lines and SVG heatmaps", "[eval]") {
   for (std::size_t pos = 0; (pos = svg.find("<rect x=", pos)) != std::string::npos; ++pos) ++cells;
   CHECK(cells == 6);
   CHECK(json_string("a\tb\x01") == "\"a\\tb\\u0001\"");
+}
+
+TEST_CASE("report pieces: log lines and line charts", "[eval]") {
+  const auto m = parse_log_line("{\"step\": 50, \"epoch\": 0, \"loss\": 2.5, \"lr\": 1e-3, \"valid\": true, "
+                                "\"checkpoint\": \"best.h5\", \"bleu\": null}");
+  CHECK(m.at("step") == 50);
+  CHECK(m.at("loss") == 2.5);
+  CHECK(m.at("lr") == Approx(1e-3));
+  CHECK(m.at("valid") == 1);
+  CHECK(m.count("bleu") == 0);
+  CHECK(m.count("checkpoint") == 0);
+  const std::string svg = line_chart_svg("loss & more", {1, 2, 3}, {{"a", {3, 2, 1}}, {"b", {1, 1, 1}}});
+  CHECK(svg.find("loss &amp; more") != std::string::npos);
+  std::size_t lines = 0;
+  for (std::size_t pos = 0; (pos = svg.find("<polyline", pos)) != std::string::npos; ++pos) ++lines;
+  CHECK(lines == 2);
+  CHECK(line_chart_svg("empty", {}, {{"a", {}}}) == "<p>empty: no data</p>");
 }

@@ -3,10 +3,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "helpers.hpp"
 #include "train/cli.hpp"
 #include "train/evaluation.hpp"
+#include "train/report.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;
@@ -68,6 +70,25 @@ TEST_CASE("e2e: a tiny transformer learns copy to 100% exact match", "[e2e][trai
   std::getline(log, first);
   CHECK(first.rfind("{\"step\": 50, \"epoch\": 0, \"loss\": ", 0) == 0);
   CHECK(first.find("\"tokens_per_s\": ") != std::string::npos);
+
+  // The run's report: one page, curves, metrics, one heatmap per sentence shown.
+  write_report("test_run_copy", "", 2);
+  std::ifstream page("test_run_copy/report.html");
+  std::stringstream html;
+  html << page.rdbuf();
+  const std::string h = html.str();
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t pos = 0; (pos = h.find(what, pos)) != std::string::npos; ++pos) ++n;
+    return n;
+  };
+  CHECK(h.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(h.find("</html>") != std::string::npos);
+  CHECK(count("<svg") == count("</svg>"));
+  CHECK(count("<svg") >= 2 + 3 + 2);  // training curves, validation curves, heatmaps
+  CHECK(h.find("training loss") != std::string::npos);
+  CHECK(h.find("Final metrics (test set, best.h5)") != std::string::npos);
+  CHECK(h.find("http") == h.find("http://www.w3.org/2000/svg"));  // no network resources besides the SVG namespace
   std::filesystem::remove_all("test_run_copy");
 }
 
