@@ -47,7 +47,8 @@ class DecoderState {
 
 struct DecodeStep {
   Variable log_probs;  ///< (B, V) log-softmax of the next token
-  Variable attention;  ///< (B, S) attention over the source (head-averaged, last layer)
+  Variable attention;       ///< (B, S) attention over the source (head-averaged, last layer)
+  Variable head_attention;  ///< (B, heads, S) per head, for multi-head models (else undefined)
 };
 
 class Seq2SeqModel : public Module {

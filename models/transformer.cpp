@@ -130,17 +130,22 @@ DecodeStep TransformerModel::step(DecoderState& base, const std::vector<std::int
   const auto B = static_cast<std::int64_t>(tokens.size());
   XSEQ_CHECK(B == state.batch(), "model: ", B, " tokens for a decoding batch of ", state.batch());
   Variable h = embed(*tgt_embed_, *tgt_pos_, IndexTensor({B, 1}, tokens), state.position);
-  Variable attention;
+  Variable heads;  // the last layer's cross-attention per head, (B, heads, 1, S)
   for (std::size_t l = 0; l < decoder_.size(); ++l) {
-    AttentionResult r = decoder_[l]->forward(h, state.memory, state.padding, &state.caches[l]);
+    const bool last = l + 1 == decoder_.size();
+    AttentionResult r = decoder_[l]->forward(h, state.memory, state.padding, &state.caches[l],
+                                             last ? MultiHeadAttention::Weights::per_head
+                                                  : MultiHeadAttention::Weights::averaged);
     h = r.output;
-    attention = r.weights;
+    if (last) heads = r.weights;
   }
   if (decoder_norm_) h = decoder_norm_->forward(h);
   ++state.position;
   DecodeStep out;
   out.log_probs = log_softmax(reshape(project(h), {B, target_vocab_}));
-  out.attention = reshape(attention, {B, state.memory.dim(1)});
+  const std::int64_t S = state.memory.dim(1);
+  out.head_attention = reshape(heads, {B, heads.dim(1), S});
+  out.attention = mean(out.head_attention, {1});
   return out;
 }
 

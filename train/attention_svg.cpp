@@ -88,6 +88,23 @@ std::string attention_svg(const std::vector<std::string>& source, const std::vec
   return svg.str();
 }
 
+std::string attention_heads_svg(const std::vector<std::string>& source, const std::vector<std::string>& output,
+                                const std::vector<std::vector<std::vector<float>>>& heads, const std::string& title) {
+  std::string body;
+  int x = 0, height = 0;
+  for (std::size_t h = 0; h < heads.size(); ++h) {
+    std::string one = attention_svg(source, output, heads[h], title + (title.empty() ? "" : ", ") + "head " + std::to_string(h + 1));
+    const int w = std::stoi(one.substr(one.find("width=\"") + 7));
+    height = std::max(height, std::stoi(one.substr(one.find("height=\"") + 8)));
+    // Nested <svg> elements place each head's heatmap at its own offset.
+    one.replace(0, std::string("<svg xmlns=\"http://www.w3.org/2000/svg\"").size(), "<svg x=\"" + std::to_string(x) + "\" y=\"0\"");
+    body += one;
+    x += w;
+  }
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(x) + "\" height=\"" +
+         std::to_string(height) + "\">\n" + body + "</svg>\n";
+}
+
 std::string attention_json(const std::vector<std::string>& source, const std::vector<std::string>& output,
                            const std::vector<std::vector<float>>& rows) {
   std::ostringstream out;

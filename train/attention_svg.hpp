@@ -13,6 +13,11 @@ namespace xseq {
 std::string attention_svg(const std::vector<std::string>& source, const std::vector<std::string>& output,
                           const std::vector<std::vector<float>>& rows, const std::string& title = "");
 
+/// One heatmap per head, side by side in one SVG: heads[h][i][j] is head h's
+/// weight of output token i on source token j.
+std::string attention_heads_svg(const std::vector<std::string>& source, const std::vector<std::string>& output,
+                                const std::vector<std::vector<std::vector<float>>>& heads, const std::string& title = "");
+
 /// {"source": [...], "output": [...], "attention": [[...], ...]} on one line.
 std::string attention_json(const std::vector<std::string>& source, const std::vector<std::string>& output,
                            const std::vector<std::vector<float>>& rows);

@@ -8,6 +8,20 @@
 #include "datasets/vocab.hpp"
 
 namespace xseq {
+namespace {
+
+// Row r of a (B, H, S) per-head attention tensor, as H vectors of S weights.
+std::vector<std::vector<float>> head_rows(const Variable& heads, std::int64_t r) {
+  std::vector<std::vector<float>> out;
+  if (!heads.defined()) return out;
+  const Tensor& t = heads.value();
+  const std::int64_t H = t.dim(1), S = t.dim(2);
+  for (std::int64_t h = 0; h < H; ++h)
+    out.emplace_back(t.data() + (r * H + h) * S, t.data() + (r * H + h + 1) * S);
+  return out;
+}
+
+}  // namespace
 
 std::vector<Hypothesis> greedy_decode(Seq2SeqModel& model, const IndexTensor& source, const Lengths& lengths,
                                       const DecodeOptions& options) {
@@ -39,6 +53,7 @@ std::vector<Hypothesis> greedy_decode(Seq2SeqModel& model, const IndexTensor& so
         const std::int64_t S = a.dim(1);
         h.attention.emplace_back(a.data() + static_cast<std::int64_t>(r) * S, a.data() + (static_cast<std::int64_t>(r) + 1) * S);
       }
+      if (options.keep_head_attention) h.head_attention.push_back(head_rows(step.head_attention, static_cast<std::int64_t>(r)));
       if (best == Vocab::kEos) {
         h.ended = true;
         continue;
@@ -67,6 +82,7 @@ struct Partial {
   std::vector<std::int32_t> tokens;
   double score = 0.0;
   std::vector<std::vector<float>> attention;
+  std::vector<std::vector<std::vector<float>>> head_attention;
 };
 
 struct Finished {
@@ -101,6 +117,7 @@ std::vector<Hypothesis> beam_decode(Seq2SeqModel& model, const IndexTensor& sour
     f.hypothesis.tokens = std::move(p.tokens);
     f.hypothesis.score = p.score;
     f.hypothesis.attention = std::move(p.attention);
+    f.hypothesis.head_attention = std::move(p.head_attention);
     finished[static_cast<std::size_t>(b)].push_back(std::move(f));
   };
 
@@ -145,6 +162,10 @@ std::vector<Hypothesis> beam_decode(Seq2SeqModel& model, const IndexTensor& sour
           const Tensor& a = step.attention.value();
           p.attention.emplace_back(a.data() + static_cast<std::int64_t>(r) * a.dim(1),
                                    a.data() + (static_cast<std::int64_t>(r) + 1) * a.dim(1));
+        }
+        if (options.keep_head_attention) {
+          p.head_attention = beams[r].head_attention;
+          p.head_attention.push_back(head_rows(step.head_attention, static_cast<std::int64_t>(r)));
         }
         if (v == Vocab::kEos) {
           finish(b, std::move(p), static_cast<std::int64_t>(beams[r].tokens.size()) + 1);

@@ -14,12 +14,15 @@ struct Hypothesis {
   double score = 0.0;                         ///< sum of token log-probabilities (</s> included)
   bool ended = false;                         ///< produced </s> (false: stopped at the length limit)
   std::vector<std::vector<float>> attention;  ///< per output token, weights over the source (if kept)
+  /// per output token, per head, weights over the source (keep_head_attention, multi-head models)
+  std::vector<std::vector<std::vector<float>>> head_attention;
 };
 
 struct DecodeOptions {
   double max_len_ratio = 2.0;   ///< a hypothesis stops at ratio * source length + max_len_extra tokens
   std::int64_t max_len_extra = 10;
   bool keep_attention = false;
+  bool keep_head_attention = false;
   std::int64_t beam = 1;        ///< beam size (1 = greedy)
   double alpha = 0.6;           ///< length penalty ((5 + |Y|) / 6)^alpha (Wu et al. 2016); 0 = none
 };

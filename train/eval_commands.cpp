@@ -22,7 +22,7 @@ namespace {
 
 const char* kTranslateUsage =
     "usage: xseq translate --checkpoint CKPT [--input FILE] [--beam N] [--alpha A] [--batch N]\n"
-    "                      [--alignments FILE] [--attention-svg DIR]\n"
+    "                      [--alignments FILE] [--attention-svg DIR [--attention-heads]]\n"
     "\n"
     "Reads source sentences (one per line) from stdin or --input and writes one\n"
     "translation per line to stdout, in input order. Lines are decoded in batches of up\n"
@@ -30,7 +30,8 @@ const char* kTranslateUsage =
     "line by line. --beam 1 (default) is greedy search; --alpha is the length penalty.\n"
     "--alignments FILE writes each sentence's attention matrix (output tokens x source\n"
     "tokens) as a JSON line; --attention-svg DIR writes one SVG heatmap per sentence\n"
-    "(for Transformers: the last decoder layer's cross-attention, averaged over heads).\n";
+    "(for Transformers: the last decoder layer's cross-attention, averaged over heads;\n"
+    "--attention-heads adds a grid with one heatmap per head).\n";
 const char* kEvalUsage =
     "usage: xseq eval --checkpoint CKPT --data TEST.tsv [--beam N] [--alpha A] [--batch N]\n"
     "                 [--json OUT.json] [--hyps OUT.txt]\n"
@@ -83,7 +84,7 @@ int run_translate_command(int argc, char** argv) {
   }
   const Args args = Args::parse(argc, argv, 2,
                                 {"checkpoint", "input", "beam", "alpha", "batch", "alignments", "attention-svg"},
-                                "translate");
+                                "translate", {"attention-heads"});
   XSEQ_CHECK(args.options.count("checkpoint"), "xseq translate: --checkpoint CKPT is required");
   Loaded l = load_model(args.options.at("checkpoint"));
   DecodeOptions options = decode_options(args);
@@ -100,6 +101,7 @@ int run_translate_command(int argc, char** argv) {
     XSEQ_CHECK(!ec, "xseq translate: cannot create directory '", svg_dir, "': ", ec.message());
   }
   options.keep_attention = alignments.is_open() || !svg_dir.empty();
+  options.keep_head_attention = !svg_dir.empty() && args.has_flag("attention-heads");
   std::int64_t sentence_number = 0;
   std::ifstream file;
   const bool from_file = args.options.count("input") > 0;
@@ -146,6 +148,17 @@ int run_translate_command(int argc, char** argv) {
         char name[32];
         std::snprintf(name, sizeof name, "/sentence-%06lld.svg", static_cast<long long>(sentence_number));
         std::ofstream(svg_dir + name) << attention_svg(source, output, rows, "sentence " + std::to_string(sentence_number));
+        if (options.keep_head_attention && !hyps[i].head_attention.empty() && !hyps[i].head_attention[0].empty()) {
+          // [token][head][source] -> [head][token][source], cropped to the source tokens.
+          std::vector<std::vector<std::vector<float>>> heads(hyps[i].head_attention[0].size());
+          for (const auto& per_token : hyps[i].head_attention)
+            for (std::size_t h = 0; h < per_token.size(); ++h)
+              heads[h].emplace_back(per_token[h].begin(),
+                                    per_token[h].begin() + static_cast<std::ptrdiff_t>(std::min(per_token[h].size(), source.size())));
+          std::snprintf(name, sizeof name, "/sentence-%06lld-heads.svg", static_cast<long long>(sentence_number));
+          std::ofstream(svg_dir + name) << attention_heads_svg(source, output, heads,
+                                                               "sentence " + std::to_string(sentence_number));
+        }
       }
     }
     if (alignments.is_open()) alignments.flush();
