@@ -1,6 +1,9 @@
 // Evaluation metrics and the eval/translate commands' errors.
+#include <cstdio>
+
 #include "helpers.hpp"
 #include "train/cli.hpp"
+#include "train/eval_commands.hpp"
 #include "train/attention_svg.hpp"
 #include "train/evaluation.hpp"
 #include "train/report.hpp"
@@ -61,4 +64,42 @@ TEST_CASE("report pieces: log lines and line charts", "[eval]") {
   for (std::size_t pos = 0; (pos = svg.find("<polyline", pos)) != std::string::npos; ++pos) ++lines;
   CHECK(lines == 2);
   CHECK(line_chart_svg("empty", {}, {{"a", {}}}) == "<p>empty: no data</p>");
+}
+
+TEST_CASE("xseq average: checkpoints of different models are a clear error", "[eval]") {
+  auto save = [](const std::string& path, int d_model) {
+    const Config c = parse_config("[data]\ntask = \"copy\"\n[model]\nd_model = " + std::to_string(d_model) +
+                                      "\nheads = 2\nff_dim = 8\nencoder_layers = 1\ndecoder_layers = 1\n",
+                                  "tiny.toml");
+    TextPipeline p;
+    p.tokenizer = make_tokenizer("char");
+    p.source_vocab = p.target_vocab = Vocab(std::vector<std::string>{"a", "b"});
+    Rng rng(1);
+    auto model = make_model(c.model, p.source_vocab.size(), p.target_vocab.size(), rng);
+    CheckpointExtras extras;
+    p.save(extras);
+    extras.attributes["config"] = c.to_toml();
+    extras.attributes["step"] = "1";
+    save_checkpoint(path, *model, nullptr, extras);
+  };
+  save("test_avg_a.h5", 8);
+  save("test_avg_b.h5", 12);
+  CHECK_THROWS_WITH(average_checkpoints({"test_avg_a.h5", "test_avg_b.h5"}, "test_avg_out.h5"),
+                    Catch::Contains("'test_avg_b.h5' does not match 'test_avg_a.h5'") &&
+                        Catch::Contains("has shape (6, 12) but the model's is (6, 8)"));
+  CHECK_THROWS_WITH(average_checkpoints({"test_avg_a.h5"}, "test_avg_out.h5"), Catch::Contains("at least two"));
+  average_checkpoints({"test_avg_a.h5", "test_avg_a.h5"}, "test_avg_out.h5");
+  CHECK(open_checkpoint("test_avg_out.h5")->attribute("averaged_from") == "test_avg_a.h5 test_avg_a.h5");
+  for (const char* f : {"test_avg_a.h5", "test_avg_b.h5", "test_avg_out.h5"}) std::remove(f);
+}
+
+TEST_CASE("per-head heatmaps: one grid cell per head, output token and source token", "[eval]") {
+  const std::vector<std::vector<std::vector<float>>> heads(3, {{0.5f, 0.5f}, {1.0f, 0.0f}});
+  const std::string svg = attention_heads_svg({"a", "b"}, {"x", "y"}, heads, "s");
+  std::size_t cells = 0, svgs = 0;
+  for (std::size_t pos = 0; (pos = svg.find("<rect x=", pos)) != std::string::npos; ++pos) ++cells;
+  for (std::size_t pos = 0; (pos = svg.find("<svg", pos)) != std::string::npos; ++pos) ++svgs;
+  CHECK(cells == 3 * 2 * 2);
+  CHECK(svgs == 4);
+  CHECK(svg.find("s, head 3") != std::string::npos);
 }

@@ -227,6 +227,57 @@ int run_eval_command(int argc, char** argv) {
   return 0;
 }
 
+}  // namespace xseq::cli
+
+namespace xseq {
+
+void average_checkpoints(const std::vector<std::string>& paths, const std::string& out) {
+  XSEQ_CHECK(paths.size() >= 2, "xseq average: give at least two checkpoints");
+  cli::Loaded first = cli::load_model(paths[0]);
+  const auto first_file = open_checkpoint(paths[0]);
+  std::vector<NamedParameter> params = first.model->named_parameters();
+  std::vector<Tensor> sums;
+  for (const auto& p : params) sums.push_back(p.variable.value().clone());
+  for (std::size_t k = 1; k < paths.size(); ++k) {
+    const std::string& path = paths[k];
+    auto file = open_checkpoint(path);
+    XSEQ_CHECK(file->read_string("vocab/src") == first_file->read_string("vocab/src") &&
+                   file->read_string("vocab/tgt") == first_file->read_string("vocab/tgt"),
+               "xseq average: '", path, "' has other vocabularies than '", paths[0], "' (another model?)");
+    Rng rng(0);
+    auto model = make_model(first.config.model, first.pipeline.source_vocab.size(), first.pipeline.target_vocab.size(), rng);
+    try {
+      load_parameters(*file, *model);
+    } catch (const Error& e) {
+      XSEQ_CHECK(false, "xseq average: '", path, "' does not match '", paths[0], "': ", e.what());
+    }
+    const auto other = model->named_parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      float* s = sums[i].data();
+      const float* v = other[i].variable.value().data();
+      for (std::int64_t j = 0; j < sums[i].numel(); ++j) s[j] += v[j];
+    }
+  }
+  const float scale = 1.0f / static_cast<float>(paths.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    float* s = sums[i].data();
+    for (std::int64_t j = 0; j < sums[i].numel(); ++j) s[j] *= scale;
+    first.model->set_parameter(params[i].name, sums[i]);
+  }
+  CheckpointExtras extras;
+  first.pipeline.save(extras);
+  extras.attributes["config"] = first_file->attribute("config");
+  extras.attributes["step"] = first_file->attribute("step");
+  std::string sources;
+  for (const auto& p : paths) sources += (sources.empty() ? "" : " ") + p;
+  extras.attributes["averaged_from"] = sources;
+  save_checkpoint(out, *first.model, nullptr, extras);
+}
+
+}  // namespace xseq
+
+namespace xseq::cli {
+
 int run_report_command(int argc, char** argv) {
   if (wants_help(argc, argv)) {
     std::fputs("usage: xseq report RUN_DIR [--out report.html] [--heatmaps N]\n\n"
@@ -254,46 +305,7 @@ int run_average_command(int argc, char** argv) {
   }
   const Args args = Args::parse(argc, argv, 2, {"out"}, "average");
   XSEQ_CHECK(args.options.count("out"), "xseq average: --out AVG.h5 is required");
-  XSEQ_CHECK(args.positional.size() >= 2, "xseq average: give at least two checkpoints");
-  Loaded first = load_model(args.positional[0]);
-  const auto first_file = open_checkpoint(args.positional[0]);
-  std::vector<NamedParameter> params = first.model->named_parameters();
-  std::vector<Tensor> sums;
-  for (const auto& p : params) sums.push_back(p.variable.value().clone());
-  for (std::size_t k = 1; k < args.positional.size(); ++k) {
-    const std::string& path = args.positional[k];
-    auto file = open_checkpoint(path);
-    XSEQ_CHECK(file->read_string("vocab/src") == first_file->read_string("vocab/src") &&
-                   file->read_string("vocab/tgt") == first_file->read_string("vocab/tgt"),
-               "xseq average: '", path, "' has other vocabularies than '", args.positional[0], "' (another model?)");
-    Rng rng(0);
-    auto model = make_model(first.config.model, first.pipeline.source_vocab.size(), first.pipeline.target_vocab.size(), rng);
-    try {
-      load_parameters(*file, *model);
-    } catch (const Error& e) {
-      XSEQ_CHECK(false, "xseq average: '", path, "' does not match '", args.positional[0], "': ", e.what());
-    }
-    const auto other = model->named_parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      float* s = sums[i].data();
-      const float* v = other[i].variable.value().data();
-      for (std::int64_t j = 0; j < sums[i].numel(); ++j) s[j] += v[j];
-    }
-  }
-  const float scale = 1.0f / static_cast<float>(args.positional.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    float* s = sums[i].data();
-    for (std::int64_t j = 0; j < sums[i].numel(); ++j) s[j] *= scale;
-    first.model->set_parameter(params[i].name, sums[i]);
-  }
-  CheckpointExtras extras;
-  first.pipeline.save(extras);
-  extras.attributes["config"] = first_file->attribute("config");
-  extras.attributes["step"] = first_file->attribute("step");
-  std::string sources;
-  for (const auto& p : args.positional) sources += (sources.empty() ? "" : " ") + p;
-  extras.attributes["averaged_from"] = sources;
-  save_checkpoint(args.options.at("out"), *first.model, nullptr, extras);
+  average_checkpoints(args.positional, args.options.at("out"));
   std::printf("averaged %zu checkpoints into %s\n", args.positional.size(), args.options.at("out").c_str());
   return 0;
 }
