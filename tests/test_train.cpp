@@ -210,8 +210,42 @@ TEST_CASE("decoding: beam 1 is exactly greedy; a wider beam never scores below g
   const auto m = evaluate(*model, pipeline, data.valid, data.valid_text, eo);
   CHECK(m.at("sentences") == 100);
   CHECK(m.at("exact_match") == Approx(1.0 - greedy_wrong / 100.0));
-  CHECK(m.at("token_error_rate") > 0.0);
   CHECK(m.at("perplexity") == Approx(std::exp(m.at("loss"))));
+  // Loss, token accuracy and token error rate recomputed here from the model's
+  // logits and the decoded texts, by plain loops.
+  {
+    NoGradGuard no_grad;
+    const Tensor logits = model->logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths).value();
+    const std::int64_t T = logits.dim(1), V = logits.dim(2);
+    double nll = 0, right = 0, count = 0;
+    for (std::int64_t r = 0; r < 100; ++r)
+      for (std::int64_t t = 0; t < b.target_lengths[static_cast<std::size_t>(r)]; ++t) {
+        const float* row = logits.data() + (r * T + t) * V;
+        const int target = b.decoder_output.data[static_cast<std::size_t>(r * T + t)];
+        double z = 0, best = row[0];
+        int arg = 0;
+        for (std::int64_t v = 0; v < V; ++v) {
+          if (row[v] > best) best = row[v], arg = static_cast<int>(v);
+        }
+        for (std::int64_t v = 0; v < V; ++v) z += std::exp(double(row[v]) - best);
+        nll += -(double(row[target]) - best - std::log(z));
+        right += arg == target;
+        ++count;
+      }
+    CHECK(m.at("loss") == Approx(nll / count).epsilon(1e-4));
+    CHECK(m.at("token_accuracy") == Approx(right / count).epsilon(1e-6));
+    double errors = 0, reference_tokens = 0;
+    for (std::int64_t r = 0; r < 100; ++r) {
+      const std::int64_t pair = data.valid.origin_index(rows[static_cast<std::size_t>(r)]);
+      std::vector<std::int32_t> hyp, ref;
+      for (const auto& tok : pipeline.tokenizer->encode(texts[static_cast<std::size_t>(pair)])) hyp.push_back(pipeline.target_vocab.id(tok));
+      for (const auto& tok : pipeline.tokenizer->encode(data.valid_text.target(pair))) ref.push_back(pipeline.target_vocab.id(tok));
+      errors += double(edit_distance(hyp, ref));
+      reference_tokens += double(ref.size());
+    }
+    CHECK(m.at("token_error_rate") == Approx(errors / reference_tokens));
+    CHECK(m.at("token_error_rate") > 0.0);
+  }
   CHECK(texts[static_cast<std::size_t>(data.valid.origin_index(rows[0]))] == pipeline.detokenize(greedy[0].tokens));
 
   // xseq average: the mean of two checkpoints of this model, parameter by parameter.
