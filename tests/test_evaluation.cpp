@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "helpers.hpp"
+#include "train/bench_command.hpp"
 #include "train/cli.hpp"
 #include "train/eval_commands.hpp"
 #include "train/attention_svg.hpp"
@@ -102,4 +103,27 @@ TEST_CASE("per-head heatmaps: one grid cell per head, output token and source to
   CHECK(cells == 3 * 2 * 2);
   CHECK(svgs == 4);
   CHECK(svg.find("s, head 3") != std::string::npos);
+}
+
+TEST_CASE("bench: analytic FLOPs of a training step", "[bench]") {
+  // transformer-small (issue #7): 23.22 GFLOP forward, x3 for a training step = 69.7.
+  ModelConfig m;
+  m.type = "transformer";
+  m.d_model = 256;
+  m.heads = 4;
+  m.ff_dim = 1024;
+  m.encoder_layers = m.decoder_layers = 3;
+  CHECK(3 * forward_flops(m, 64, 64, 32, 32) / 1e9 == Approx(69.66).epsilon(1e-3));
+  // One GRU layer each side, dot attention: by hand.
+  ModelConfig g;
+  g.type = "rnn_attention";
+  g.embed_dim = 2;
+  g.hidden = 3;
+  g.encoder_layers = g.decoder_layers = 1;
+  g.bidirectional = false;
+  g.attention = "dot";
+  const double B = 1, S = 2, T = 2, H = 3, E = 2, V = 5;
+  const double expected = 2 * (2 * B * S * E * 3 * H + 2 * B * S * H * 3 * H)  // encoder and decoder GRU
+                          + 2 * 2 * B * T * S * H + 2 * B * T * 2 * H * H + 2 * B * T * H * V;
+  CHECK(forward_flops(g, 5, 1, 2, 2) == Approx(expected));
 }

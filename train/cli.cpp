@@ -10,6 +10,7 @@
 #include "framework/error.hpp"
 #include "framework/parallel.hpp"
 #include "train/cli.hpp"
+#include "train/bench_command.hpp"
 #include "train/cli_args.hpp"
 #include "train/data_commands.hpp"
 #include "train/eval_commands.hpp"
@@ -31,6 +32,7 @@ const char* kUsage =
     "  eval      metrics of a checkpoint on a test set (xseq eval --help)\n"
     "  average   average the parameters of checkpoints of one model (xseq average --help)\n"
     "  report    a self-contained HTML report of a run directory (xseq report --help)\n"
+    "  bench     training or decoding speed of a config's model on random batches (xseq bench --help)\n"
     "  data      make a synthetic task's train/valid/test TSVs, or print corpus statistics\n"
     "            (xseq data --help)\n"
     "  version   print the version\n"
@@ -116,6 +118,7 @@ int xseq::cli::run(int argc, char** argv) {
     if (command == "eval") return xseq::cli::run_eval_command(argc, argv);
     if (command == "average") return xseq::cli::run_average_command(argc, argv);
     if (command == "report") return xseq::cli::run_report_command(argc, argv);
+    if (command == "bench") return xseq::cli::run_bench_command(argc, argv);
     if (command == "demo") {
       auto args = xseq::cli::Args::parse(argc, argv, 2, {"steps", "batch", "seed", "threads"}, command);
       XSEQ_CHECK(args.positional.empty(), "xseq demo: unexpected argument '", args.positional[0], "'");

@@ -1,0 +1,143 @@
+#include "train/bench_command.hpp"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "datasets/vocab.hpp"
+#include "framework/optim.hpp"
+#include "framework/parallel.hpp"
+#include "train/cli_args.hpp"
+#include "train/decoding.hpp"
+
+namespace xseq {
+
+double forward_flops(const ModelConfig& m, std::int64_t V, std::int64_t B, std::int64_t S, std::int64_t T) {
+  const double b = double(B), s = double(S), t = double(T), v = double(V);
+  if (m.type == "transformer") {
+    const double D = double(m.d_model), F = double(m.ff_dim);
+    const double enc = 4 * 2 * b * s * D * D + 2 * 2 * b * s * s * D + 2 * 2 * b * s * D * F;
+    const double dec = 4 * 2 * b * t * D * D + 2 * 2 * b * t * t * D             // self-attention
+                       + 2 * 2 * b * t * D * D + 2 * 2 * b * s * D * D + 2 * 2 * b * t * s * D  // cross
+                       + 2 * 2 * b * t * D * F;
+    return double(m.encoder_layers) * enc + double(m.decoder_layers) * dec + 2 * b * t * D * v;
+  }
+  // rnn_attention: input and recurrent projections of every layer and direction,
+  // attention scores and context, the combine layer, the output projection.
+  const double H = double(m.hidden), E = double(m.embed_dim), dirs = m.bidirectional ? 2 : 1;
+  const double G = m.cell == "lstm" ? 4 : 3;
+  double f = 0;
+  for (std::int64_t l = 0; l < m.encoder_layers; ++l) {
+    const double in = l == 0 ? E : dirs * H;
+    f += dirs * (2 * b * s * in * G * H + 2 * b * s * H * G * H);
+  }
+  if (m.bidirectional) f += 2 * b * s * dirs * H * H;  // encoder_proj
+  for (std::int64_t l = 0; l < m.decoder_layers; ++l) {
+    const double in = l == 0 ? E + (m.input_feeding ? H : 0) : H;
+    f += 2 * b * t * in * G * H + 2 * b * t * H * G * H;
+  }
+  f += 2 * 2 * b * t * s * H;                               // scores and context
+  if (m.attention == "general") f += 2 * b * s * H * H;     // key projection
+  if (m.attention != "seed") f += 2 * b * t * 2 * H * H;    // combine
+  return f + 2 * b * t * H * v;
+}
+
+}  // namespace xseq
+
+namespace xseq::cli {
+namespace {
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;
+}
+
+IndexTensor random_ids(std::int64_t B, std::int64_t L, std::int64_t V, Rng& rng, std::int32_t first) {
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(B * L));
+  for (std::int64_t i = 0; i < B * L; ++i) ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(4 + rng.below(static_cast<std::uint64_t>(V - 4)));
+  if (first >= 0)
+    for (std::int64_t b = 0; b < B; ++b) ids[static_cast<std::size_t>(b * L)] = first;
+  return IndexTensor({B, L}, std::move(ids));
+}
+
+}  // namespace
+
+int run_bench_command(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::fputs("usage: xseq bench CONFIG [--steps N] [--warmup W] [--threads T] [--decode]\n\n"
+                 "Trains (or with --decode greedily decodes) the config's model on random token\n"
+                 "batches: train.batch_size sentences of data.max_len tokens, vocabulary\n"
+                 "data.vocab_size. Prints one JSON object: ms_per_step, tgt_tokens_per_s,\n"
+                 "gflops_per_step (counted analytically, docs/bench.md), gflop_per_s, peak_rss_mb\n"
+                 "(and gen_tokens_per_s with --decode).\n",
+                 stdout);
+      return 0;
+    }
+  const Args args = Args::parse(argc, argv, 2, {"steps", "warmup", "threads", "set"}, "bench", {"decode"});
+  XSEQ_CHECK(args.positional.size() == 1, "xseq bench: expected one CONFIG (see xseq bench --help)");
+  const Config config =
+      load_config(args.positional[0], args.repeated.count("set") ? args.repeated.at("set") : std::vector<std::string>{});
+  const std::int64_t steps = args.get_int("steps", 20), warmup = args.get_int("warmup", 3);
+  set_num_threads(args.get_int("threads", static_cast<int>(config.train.threads)));
+  const std::int64_t V = config.data.vocab_size, B = config.train.batch_size, L = config.data.max_len;
+  XSEQ_CHECK(V > 4 && L > 1, "xseq bench: the config needs data.vocab_size > 4 and data.max_len > 1");
+  Rng rng(static_cast<std::uint64_t>(config.train.seed));
+  auto model = make_model(config.model, V, V, rng);
+  const Lengths lengths(static_cast<std::size_t>(B), L);
+  const bool decode_mode = args.has_flag("decode");
+  double seconds = 0, generated = 0;
+  if (decode_mode) {
+    model->eval();
+    DecodeOptions o;
+    o.max_len_ratio = 0;
+    o.max_len_extra = L;  // exactly L steps per sentence unless </s> comes first
+    for (std::int64_t k = 0; k < warmup + steps; ++k) {
+      const IndexTensor source = random_ids(B, L, V, rng, -1);
+      const auto start = std::chrono::steady_clock::now();
+      const auto hyps = greedy_decode(*model, source, lengths, o);
+      if (k < warmup) continue;
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (const auto& h : hyps) generated += double(h.tokens.size()) + (h.ended ? 1 : 0);
+    }
+  } else {
+    auto optimizer = make_optimizer(config.train.optimizer, model->named_parameters(), float(config.train.momentum),
+                                    float(config.train.weight_decay), float(config.train.beta1),
+                                    float(config.train.beta2), float(config.train.eps));
+    const std::vector<Variable> params = model->parameters();
+    model->train();
+    for (std::int64_t k = 0; k < warmup + steps; ++k) {
+      const IndexTensor source = random_ids(B, L, V, rng, -1);
+      const IndexTensor target = random_ids(B, L, V, rng, -1);
+      // decoder input = <s> y_1..y_{L-1}, output = y_1..y_L: L target tokens per sentence.
+      std::vector<std::int32_t> input(target.data);
+      for (std::int64_t b = 0; b < B; ++b) {
+        for (std::int64_t t = L - 1; t > 0; --t) input[static_cast<std::size_t>(b * L + t)] = target.data[static_cast<std::size_t>(b * L + t - 1)];
+        input[static_cast<std::size_t>(b * L)] = Vocab::kBos;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      const Variable logits = model->logits(source, lengths, IndexTensor({B, L}, input), lengths);
+      Variable loss = cross_entropy(logits, target, Vocab::kPad, float(config.train.label_smoothing));
+      loss.backward();
+      clip_grad_norm(params, config.train.clip_norm);
+      optimizer->step(float(config.train.lr));
+      optimizer->zero_grad();
+      if (k >= warmup) seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
+  const double ms = 1000.0 * seconds / double(steps);
+  const double gflops = (decode_mode ? 1.0 : 3.0) * forward_flops(config.model, V, B, L, L) / 1e9;
+  std::printf("{\"model\": \"%s\", \"mode\": \"%s\", \"threads\": %d, \"batch\": %lld, \"length\": %lld, "
+              "\"ms_per_step\": %.3f, \"tgt_tokens_per_s\": %.1f, \"gflops_per_step\": %.3f, \"gflop_per_s\": %.2f, "
+              "\"peak_rss_mb\": %.1f",
+              config.model.type.c_str(), decode_mode ? "decode" : "train", num_threads(), static_cast<long long>(B),
+              static_cast<long long>(L), ms, double(B * L) / (ms / 1000.0), gflops, gflops / (ms / 1000.0),
+              peak_rss_mb());
+  if (decode_mode) std::printf(", \"gen_tokens_per_s\": %.1f", generated / seconds);
+  std::printf("}\n");
+  return 0;
+}
+
+}  // namespace xseq::cli
