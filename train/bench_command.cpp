@@ -65,8 +65,7 @@ IndexTensor random_ids(std::int64_t B, std::int64_t L, std::int64_t V, Rng& rng,
 }  // namespace
 
 int run_bench_command(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+  if (wants_help(argc, argv)) {
       std::fputs("usage: xseq bench CONFIG [--steps N] [--warmup W] [--threads T] [--decode]\n\n"
                  "Trains (or with --decode greedily decodes) the config's model on random token\n"
                  "batches: train.batch_size sentences of data.max_len tokens, vocabulary\n"

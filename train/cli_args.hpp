@@ -24,4 +24,11 @@ struct Args {
   std::uint64_t get_u64(const std::string& name, std::uint64_t fallback) const;
 };
 
+/// True if any argument after the command is --help or -h.
+inline bool wants_help(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return true;
+  return false;
+}
+
 }  // namespace xseq::cli

@@ -41,30 +41,11 @@ const char* kEvalUsage =
     "sentences, sentences_per_s and tokens_per_s.\n"
     "--data also takes two line-aligned files joined by a comma (test.src,test.tgt).\n";
 
-bool wants_help(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return true;
-  return false;
-}
 
-// A trained model with its text pipeline and config, from a checkpoint.
-struct Loaded {
-  Config config;
-  TextPipeline pipeline;
-  std::shared_ptr<Seq2SeqModel> model;
-};
-
-Loaded load_model(const std::string& path) {
-  auto file = open_checkpoint(path);
-  Loaded l;
-  l.config = parse_config(file->attribute("config"), path + ":config");
-  l.pipeline = TextPipeline::load(*file);
-  Rng rng(0);
-  l.model = make_model(l.config.model, l.pipeline.source_vocab.size(), l.pipeline.target_vocab.size(), rng);
-  load_parameters(*file, *l.model);
-  l.model->eval();
-  set_num_threads(static_cast<int>(l.config.train.threads));
-  return l;
+TrainedModel load_model(const std::string& path) {
+  TrainedModel t = load_trained_model(path);
+  set_num_threads(static_cast<int>(t.config.train.threads));
+  return t;
 }
 
 DecodeOptions decode_options(const Args& args) {
@@ -86,7 +67,7 @@ int run_translate_command(int argc, char** argv) {
                                 {"checkpoint", "input", "beam", "alpha", "batch", "alignments", "attention-svg"},
                                 "translate", {"attention-heads"});
   XSEQ_CHECK(args.options.count("checkpoint"), "xseq translate: --checkpoint CKPT is required");
-  Loaded l = load_model(args.options.at("checkpoint"));
+  TrainedModel l = load_model(args.options.at("checkpoint"));
   DecodeOptions options = decode_options(args);
   const std::int64_t batch_size = args.get_int("batch", 32);
   std::ofstream alignments;
@@ -195,7 +176,7 @@ int run_eval_command(int argc, char** argv) {
       Args::parse(argc, argv, 2, {"checkpoint", "data", "beam", "alpha", "batch", "json", "hyps"}, "eval");
   XSEQ_CHECK(args.options.count("checkpoint"), "xseq eval: --checkpoint CKPT is required");
   XSEQ_CHECK(args.options.count("data"), "xseq eval: --data TEST.tsv is required");
-  Loaded l = load_model(args.options.at("checkpoint"));
+  TrainedModel l = load_model(args.options.at("checkpoint"));
   const ParallelText text = read_corpus(args.options.at("data"));
   DataConfig no_limit = l.config.data;
   no_limit.max_len = 0;  // evaluate every sentence
@@ -233,7 +214,7 @@ namespace xseq {
 
 void average_checkpoints(const std::vector<std::string>& paths, const std::string& out) {
   XSEQ_CHECK(paths.size() >= 2, "xseq average: give at least two checkpoints");
-  cli::Loaded first = cli::load_model(paths[0]);
+  TrainedModel first = cli::load_model(paths[0]);
   const auto first_file = open_checkpoint(paths[0]);
   std::vector<NamedParameter> params = first.model->named_parameters();
   std::vector<Tensor> sums;

@@ -80,6 +80,18 @@ TextPipeline TextPipeline::load(const H5File& file) {
   return p;
 }
 
+TrainedModel load_trained_model(const std::string& checkpoint) {
+  auto file = open_checkpoint(checkpoint);
+  TrainedModel t;
+  t.config = parse_config(file->attribute("config"), checkpoint + ":config");
+  t.pipeline = TextPipeline::load(*file);
+  Rng rng(0);
+  t.model = make_model(t.config.model, t.pipeline.source_vocab.size(), t.pipeline.target_vocab.size(), rng);
+  load_parameters(*file, *t.model);
+  t.model->eval();
+  return t;
+}
+
 TokenizedCorpus encode_with(const TextPipeline& p, const ParallelText& text, const DataConfig& config, bool verbose) {
   EncodeOptions eo;
   eo.max_len = config.max_len;

@@ -34,6 +34,15 @@ struct PreparedData {
 /// With `pipeline` given (resume, evaluation) its tokenizer and vocabularies are reused.
 PreparedData prepare_data(const DataConfig& config, bool verbose, const TextPipeline* pipeline = nullptr);
 
+/// A trained model ready for decoding: its config (stored in the checkpoint),
+/// its text pipeline and its parameters, in eval mode.
+struct TrainedModel {
+  Config config;
+  TextPipeline pipeline;
+  std::shared_ptr<Seq2SeqModel> model;
+};
+TrainedModel load_trained_model(const std::string& checkpoint);
+
 /// Encodes `text` with an existing pipeline (evaluation of other files).
 TokenizedCorpus encode_with(const TextPipeline& pipeline, const ParallelText& text, const DataConfig& config,
                             bool verbose);

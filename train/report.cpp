@@ -144,20 +144,16 @@ void write_report(const std::string& run_dir, const std::string& out_path, int h
   // Heatmaps: the best checkpoint on the first validation sentences.
   const fs::path ckpt = fs::exists(dir / "best.h5") ? dir / "best.h5" : dir / "last.h5";
   if (heatmaps > 0 && fs::exists(ckpt)) {
-    auto file = open_checkpoint(ckpt.string());
-    const Config config = parse_config(file->attribute("config"), ckpt.string() + ":config");
-    const TextPipeline pipeline = TextPipeline::load(*file);
-    const PreparedData data = prepare_data(config.data, false, &pipeline);
-    Rng rng(0);
-    auto model = make_model(config.model, pipeline.source_vocab.size(), pipeline.target_vocab.size(), rng);
-    load_parameters(*file, *model);
-    model->eval();
+    const TrainedModel trained = load_trained_model(ckpt.string());
+    const TextPipeline& pipeline = trained.pipeline;
+    const PreparedData data = prepare_data(trained.config.data, false, &pipeline);
+    Seq2SeqModel& model = *trained.model;
     std::vector<std::int64_t> rows;
     for (std::int64_t i = 0; i < std::min<std::int64_t>(heatmaps, data.valid.size()); ++i) rows.push_back(i);
     const Batch b = make_batch(data.valid, rows);
     DecodeOptions o;
     o.keep_attention = true;
-    const auto hyps = greedy_decode(*model, b.source, b.source_lengths, o);
+    const auto hyps = greedy_decode(model, b.source, b.source_lengths, o);
     html << "<h2>Attention (" << xml_escape(ckpt.filename().string()) << ", validation sentences, greedy)</h2>\n"
          << "<div class=\"heat\">\n";
     for (std::size_t r = 0; r < hyps.size(); ++r) {

@@ -20,27 +20,19 @@ const char* kConfigUsage =
     "usage: xseq config CONFIG [--set section.key=value]...   print the resolved config\n"
     "       xseq config --markdown                            print the key reference (docs/config.md)\n";
 
-bool wants_help(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return true;
-  return false;
-}
 
 // A few test sentences with the trained model's greedy output.
-void show_translations(const Config& config, const std::string& checkpoint) {
-  auto file = open_checkpoint(checkpoint);
-  const TextPipeline pipeline = TextPipeline::load(*file);
-  const PreparedData data = prepare_data(config.data, false, &pipeline);
+void show_translations(const std::string& checkpoint) {
+  const TrainedModel trained = load_trained_model(checkpoint);
+  const TextPipeline& pipeline = trained.pipeline;
+  const PreparedData data = prepare_data(trained.config.data, false, &pipeline);
   const TokenizedCorpus& corpus = data.test.size() > 0 ? data.test : data.valid;
   const ParallelText& text = data.test.size() > 0 ? data.test_text : data.valid_text;
-  Rng rng(0);
-  auto model = make_model(config.model, pipeline.source_vocab.size(), pipeline.target_vocab.size(), rng);
-  load_parameters(*file, *model);
-  model->eval();
+  Seq2SeqModel& model = *trained.model;
   std::vector<std::int64_t> rows;
   for (std::int64_t i = 0; i < std::min<std::int64_t>(8, corpus.size()); ++i) rows.push_back(i);
   const Batch b = make_batch(corpus, rows);
-  const auto hyps = greedy_decode(*model, b.source, b.source_lengths);
+  const auto hyps = greedy_decode(model, b.source, b.source_lengths);
   std::printf("\nsome %s sentences and the model's translations (%s):\n", data.test.size() > 0 ? "test" : "validation",
               checkpoint.c_str());
   for (std::size_t r = 0; r < hyps.size(); ++r) {
@@ -68,7 +60,7 @@ int run_train_command(int argc, char** argv) {
   const TrainResult result = train_model(config, options);
   if (result.exit_code == 0) {
     const std::string best = config.train.out_dir + "/best.h5";
-    show_translations(config, best);
+    show_translations(best);
   }
   return result.exit_code;
 }
