@@ -84,21 +84,12 @@ Variable TransformerModel::embed(const Embedding& table, Module& positions, cons
   return dropout_->forward(x);
 }
 
-Variable TransformerModel::encode_memory(const IndexTensor& source, const Tensor& padding) {
+Variable TransformerModel::encode_memory(const IndexTensor& source, const Lengths& lengths, const Tensor& padding) {
   XSEQ_CHECK(source.shape.ndim() == 2, "model: source ids must be (batch, length), got ", source.shape);
   Variable x = embed(*src_embed_, *src_pos_, source, 0);
   for (auto& layer : encoder_) x = layer->forward(x, padding);
   if (encoder_norm_) x = encoder_norm_->forward(x);
-  if (!extra_.empty()) {
-    Lengths lengths;
-    const std::int64_t B = padding.dim(0), S = padding.dim(1);
-    for (std::int64_t b = 0; b < B; ++b) {
-      std::int64_t n = 0;
-      while (n < S && padding.data()[b * S + n] == 0.0f) ++n;
-      lengths.push_back(n);
-    }
-    for (auto& layer : extra_) x = layer->forward(x, lengths);
-  }
+  for (auto& layer : extra_) x = layer->forward(x, lengths);
   return x;
 }
 
@@ -109,7 +100,7 @@ Variable TransformerModel::project(const Variable& h) const {
 Variable TransformerModel::logits(const IndexTensor& source, const Lengths& source_lengths,
                                   const IndexTensor& decoder_input, const Lengths&) {
   const Tensor padding = key_padding_mask(source_lengths, source.shape[1]);
-  const Variable memory = encode_memory(source, padding);
+  const Variable memory = encode_memory(source, source_lengths, padding);
   Variable h = embed(*tgt_embed_, *tgt_pos_, decoder_input, 0);
   for (auto& layer : decoder_) h = layer->forward(h, memory, padding).output;
   if (decoder_norm_) h = decoder_norm_->forward(h);
@@ -119,7 +110,7 @@ Variable TransformerModel::logits(const IndexTensor& source, const Lengths& sour
 std::unique_ptr<DecoderState> TransformerModel::encode(const IndexTensor& source, const Lengths& source_lengths) {
   auto state = std::make_unique<TransformerState>();
   state->padding = key_padding_mask(source_lengths, source.shape[1]);
-  state->memory = encode_memory(source, state->padding);
+  state->memory = encode_memory(source, source_lengths, state->padding);
   state->lengths = source_lengths;
   state->caches.resize(decoder_.size());
   return state;

@@ -21,7 +21,7 @@ class TransformerModel : public Seq2SeqModel {
 
  private:
   Variable embed(const Embedding& table, Module& positions, const IndexTensor& ids, std::int64_t offset);
-  Variable encode_memory(const IndexTensor& source, const Tensor& padding);
+  Variable encode_memory(const IndexTensor& source, const Lengths& lengths, const Tensor& padding);
   Variable project(const Variable& h) const;  // (..., D) -> (..., V)
 
   ModelConfig config_;

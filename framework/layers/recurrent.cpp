@@ -1,5 +1,6 @@
 #include "framework/layers/recurrent.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -107,18 +108,16 @@ Variable Recurrent::run_direction(const RecurrentCell& cell, const Variable& x, 
     const std::int64_t t = reverse ? T - 1 - s : s;
     Variable h_new = h, c_new = c;
     cell_step(cell, reshape(narrow(projected, 1, t, 1), {B, G}), h_new, c_new);
-    // Sequences already past their end keep their state and output 0.
-    std::int64_t valid_count = 0;
-    Tensor valid({B, 1});
-    for (std::int64_t b = 0; b < B; ++b) {
-      valid.data()[b] = t < lengths[b] ? 1.0f : 0.0f;
-      valid_count += t < lengths[b];
-    }
-    if (valid_count == B) {
+    // Sequences already past their end keep their state and output 0; the
+    // mask is only built on steps where some sequence has ended.
+    const bool all_valid = std::all_of(lengths.begin(), lengths.end(), [t](std::int64_t n) { return t < n; });
+    if (all_valid) {
       h = h_new;
       c = c_new;
       outputs[static_cast<std::size_t>(t)] = h;
     } else {
+      Tensor valid({B, 1});
+      for (std::int64_t b = 0; b < B; ++b) valid.data()[b] = t < lengths[static_cast<std::size_t>(b)] ? 1.0f : 0.0f;
       h = where(valid, h_new, h);
       if (lstm) c = where(valid, c_new, c);
       outputs[static_cast<std::size_t>(t)] = h * Variable(valid);
