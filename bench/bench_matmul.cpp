@@ -1,6 +1,10 @@
 // GFLOP/s of raw cblas_sgemm versus xseq::matmul (forward, no graph) on the
 // shapes of issue #2, at 1 and 2 threads. Prints a markdown table.
 //   build/bench_matmul [--repeats N]
+// With --ceiling T: the sgemm ceiling at T threads, the best GFLOP/s of raw
+// cblas_sgemm over the big training shapes of transformer-small (2048 rows,
+// 256 or 1024 columns and depth), as one JSON object (bench/vs_pytorch.sh).
+//   build/bench_matmul --ceiling 2
 #include <cblas.h>
 
 #include <algorithm>
@@ -38,12 +42,41 @@ std::pair<double, double> best_alternating(F f, G g, int repeats) {
   return {best_f, best_g};
 }
 
+double raw_sgemm_gflops(std::int64_t M, std::int64_t N, std::int64_t K, int repeats) {
+  xseq::Rng rng(1);
+  xseq::Tensor a({M, K}), b({K, N}), out({M, N});
+  for (std::int64_t i = 0; i < a.numel(); ++i) a.data()[i] = rng.uniform(-1, 1);
+  for (std::int64_t i = 0; i < b.numel(); ++i) b.data()[i] = rng.uniform(-1, 1);
+  auto run = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, a.data(), int(K),
+                b.data(), int(N), 0.0f, out.data(), int(N));
+  };
+  run();
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) best = std::min(best, seconds(run));
+  return 2.0 * double(M) * double(N) * double(K) / best * 1e-9;
+}
+
+int print_ceiling(int threads, int repeats) {
+  xseq::set_num_threads(threads);
+  struct Shape { std::int64_t M, N, K; };
+  const Shape shapes[] = {{2048, 256, 256}, {2048, 1024, 256}, {2048, 256, 1024}};
+  double best = 0;
+  for (const Shape& s : shapes) best = std::max(best, raw_sgemm_gflops(s.M, s.N, s.K, repeats));
+  std::printf("{\"threads\": %d, \"sgemm_gflop_per_s\": %.1f}\n", threads, best);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int repeats = 20;
-  for (int i = 1; i + 1 < argc; ++i)
+  int ceiling_threads = 0;
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--repeats") == 0) repeats = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--ceiling") == 0) ceiling_threads = std::atoi(argv[i + 1]);
+  }
+  if (ceiling_threads > 0) return print_ceiling(ceiling_threads, repeats);
 
   struct Case { std::int64_t M, N, K; };
   const Case cases[] = {{1024, 1024, 1024}, {2048, 256, 1024}, {2048, 1024, 256}};

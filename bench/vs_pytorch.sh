@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# xseq against PyTorch on the same CPU: the three models of configs/bench/ trained
+# (and transformer-small greedily decoded) by `xseq bench` and by
+# bench/pytorch_models.py, alternating runs, at 1 and 2 threads.
+#
+#   bash bench/vs_pytorch.sh [--reps N] [--steps N] [--threads "1 2"] [--out FILE]
+#
+# Prints a markdown table of medians, each side's fraction of the sgemm ceiling, and
+# one line per model and thread count:
+#   RATIO <model> threads=<T> train=<xseq/pytorch tok/s> decode=<xseq/pytorch tok/s> rss=<xseq/pytorch peak RSS>
+# Every raw measurement is kept as one JSON line in --out (default build/vs_pytorch.jsonl).
+# Installs Debian's python3-torch if it is missing, and builds xseq (Release) if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+reps=3
+steps=10
+threads_list="1 2"
+out=build/vs_pytorch.jsonl
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) reps="$2"; shift 2 ;;
+    --steps) steps="$2"; shift 2 ;;
+    --threads) threads_list="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "vs_pytorch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+# Debian's python3-torch is built for /usr/bin/python3; another python3 on PATH may not see it.
+PY=/usr/bin/python3
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+  echo "== installing Debian's python3-torch"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch
+fi
+
+if [ ! -f build/CMakeCache.txt ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build build -j2 --target xseq bench_matmul
+
+models="transformer-small transformer-tiny gru-attn"
+mkdir -p "$(dirname "$out")"
+: > "$out"
+
+# Tag each JSON line with its framework and model name, then keep it.
+record() {  # record FRAMEWORK MODEL JSON
+  printf '%s\n' "$3" | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]=sys.argv[1]; r["name"]=sys.argv[2]; print(json.dumps(r))' "$1" "$2" >> "$out"
+}
+run_xseq() {  # run_xseq MODEL THREADS [--decode]
+  local m="$1" t="$2"; shift 2
+  local extra=(--steps "$steps" --warmup 3)
+  [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
+  record xseq "$m" "$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")"
+}
+run_pytorch() {  # run_pytorch MODEL THREADS [--decode]
+  local m="$1" t="$2"; shift 2
+  local extra=(--steps "$steps" --warmup 3)
+  [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
+  record pytorch "$m" "$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")"
+}
+
+echo "== sgemm ceiling"
+for t in $threads_list; do
+  ./build/bench_matmul --ceiling "$t" --repeats 10 | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]="sgemm"; print(json.dumps(r))' >> "$out"
+done
+
+# Alternate the two frameworks run by run, and swap which goes first every
+# repetition, so that both see the same machine state.
+for rep in $(seq 1 "$reps"); do
+  for t in $threads_list; do
+    for m in $models; do
+      echo "== rep $rep/$reps threads=$t $m"
+      if [ $((rep % 2)) -eq 1 ]; then run_xseq "$m" "$t"; run_pytorch "$m" "$t"
+      else run_pytorch "$m" "$t"; run_xseq "$m" "$t"; fi
+    done
+    echo "== rep $rep/$reps threads=$t transformer-small decode"
+    if [ $((rep % 2)) -eq 1 ]; then run_xseq transformer-small "$t" --decode; run_pytorch transformer-small "$t" --decode
+    else run_pytorch transformer-small "$t" --decode; run_xseq transformer-small "$t" --decode; fi
+  done
+done
+
+"$PY" bench/summarize_vs_pytorch.py "$out"
