@@ -99,6 +99,18 @@ Variable embedding(const Variable& weight, const IndexTensor& ids, int padding_i
 Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int ignore_index = -100,
                        float label_smoothing = 0.0f);
 
+// ---- recurrent layers as single ops (ops/gru.cpp) -------------------------------
+struct GRUSequence {
+  Variable output;  ///< (B, T, H); zero at steps past a sequence's length
+  Variable h_last;  ///< (B, H): each sequence's state after its last step
+};
+/// A GRU over a whole sequence, forward and backward through time in one op.
+/// projected (B, T, 3H) = x W_ih^T + b_ih for every step (gate order r, z, n as in
+/// PyTorch), h0 (B, H), w_hh (3H, H), b_hh (3H). Row b runs steps t < lengths[b]
+/// (from T-1 down to 0 when `reverse`); later steps keep its state and output 0.
+GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Variable& w_hh,
+                         const Variable& b_hh, const std::vector<std::int64_t>& lengths, bool reverse);
+
 // ---- selection (ops/where.cpp) ------------------------------------------------
 /// value where mask != 0, else x. `mask` is broadcastable to x.
 Variable masked_fill(const Variable& x, const Tensor& mask, float value);

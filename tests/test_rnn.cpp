@@ -36,6 +36,48 @@ TEST_CASE("GRUCell and LSTMCell: PyTorch's equations and gradients", "[rnn][grad
   CHECK_THROWS_WITH(parse_cell("rnn"), Catch::Contains("unknown recurrent cell 'rnn'"));
 }
 
+// The fused op against the GRU equations written with primitive ops.
+TEST_CASE("gru_sequence: matches the unfused equations and its gradients check", "[rnn][gradcheck]") {
+  Rng rng(44);
+  const std::int64_t B = 3, T = 5, H = 4;
+  const Variable gi = param(uniform({B, T, 3 * H}, rng)), h0 = param(uniform({B, H}, rng));
+  const Variable w = param(uniform({3 * H, H}, rng)), bias = param(uniform({3 * H}, rng));
+  const Lengths lengths{5, 2, 3};
+  for (const bool reverse : {false, true}) {
+    DYNAMIC_SECTION((reverse ? "reverse" : "forward")) {
+      const GRUSequence fused = gru_sequence(gi, h0, w, bias, lengths, reverse);
+      REQUIRE(fused.output.shape() == Shape({B, T, H}));
+      REQUIRE(fused.h_last.shape() == Shape({B, H}));
+      for (std::int64_t b = 0; b < B; ++b) {
+        // Row b alone, step by step, for its own length.
+        Variable h = narrow(h0, 0, b, 1);
+        const std::int64_t n = lengths[static_cast<std::size_t>(b)];
+        for (std::int64_t s = 0; s < n; ++s) {
+          const std::int64_t t = reverse ? n - 1 - s : s;
+          const auto i = split(reshape(narrow(narrow(gi, 0, b, 1), 1, t, 1), {1, 3 * H}), {H, H, H}, 1);
+          const auto g = split(matmul(h, w, false, true) + bias, {H, H, H}, 1);
+          const Variable r = sigmoid(i[0] + g[0]), z = sigmoid(i[1] + g[1]);
+          const Variable cand = tanh(i[2] + r * g[2]);
+          h = (1.0f - z) * cand + z * h;
+          for (std::int64_t j = 0; j < H; ++j)
+            CHECK(fused.output.value().at({b, t, j}) == Approx(h.value().at({0, j})).margin(1e-6));
+        }
+        for (std::int64_t t = n; t < T; ++t)
+          for (std::int64_t j = 0; j < H; ++j) CHECK(fused.output.value().at({b, t, j}) == 0.0f);
+        for (std::int64_t j = 0; j < H; ++j)
+          CHECK(fused.h_last.value().at({b, j}) == Approx(h.value().at({0, j})).margin(1e-6));
+      }
+      require_gradients_match([&] { return gru_sequence(gi, h0, w, bias, lengths, reverse).output; },
+                              {gi, h0, w, bias});
+      require_gradients_match([&] { return gru_sequence(gi, h0, w, bias, lengths, reverse).h_last; },
+                              {gi, h0, w, bias});
+    }
+  }
+  CHECK_THROWS_WITH(gru_sequence(gi, h0, w, bias, Lengths{5, 2}, false), Catch::Contains("2 lengths for a batch of 3"));
+  CHECK_THROWS_WITH(gru_sequence(narrow(gi, 2, 0, H), h0, w, bias, lengths, false),
+                    Catch::Contains("must be (batch 3, time, 12)"));
+}
+
 TEST_CASE("Recurrent: gradients through a padded, bidirectional, 2-layer stack", "[rnn][gradcheck]") {
   Rng rng(42);
   for (const CellType cell : {CellType::gru, CellType::lstm}) {

@@ -43,19 +43,18 @@ std::vector<Variable> RecurrentCell::gates(const Variable& projected, const Vari
 }
 
 // ---- GRUCell ------------------------------------------------------------------------------
+// Both entry points run the fused op (ops/gru.cpp); a single step is a sequence of one.
 Variable GRUCell::step(const Variable& gi, const Variable& h) const {
-  // n needs W_hn h + b_hn on its own (r multiplies it), so the hidden
-  // projection is split before it is added to the input's.
   const std::int64_t G = 3 * hidden_;
   XSEQ_CHECK(h.ndim() == 2 && h.dim(1) == hidden_ && gi.shape() == Shape({h.dim(0), G}), name_, ": state ",
              h.shape(), " must be (batch, ", hidden_, ") and the projected input ", gi.shape(), " (batch, ", G, ")");
-  const std::vector<std::int64_t> sizes(3, hidden_);
-  const auto i = split(gi, sizes, 1);
-  const auto g = split(matmul(h, w_hh_, false, true) + b_hh_, sizes, 1);
-  const Variable r = sigmoid(i[0] + g[0]);
-  const Variable z = sigmoid(i[1] + g[1]);
-  const Variable n = tanh(i[2] + r * g[2]);
-  return n + z * (h - n);  // (1 - z) * n + z * h
+  const Lengths one(static_cast<std::size_t>(h.dim(0)), 1);
+  return gru_sequence(reshape(gi, {h.dim(0), 1, G}), h, w_hh_, b_hh_, one, false).h_last;
+}
+
+GRUSequence GRUCell::sequence(const Variable& projected, const Variable& h0, const Lengths& lengths,
+                              bool reverse) const {
+  return gru_sequence(projected, h0, w_hh_, b_hh_, lengths, reverse);
 }
 
 // ---- LSTMCell -----------------------------------------------------------------------------
@@ -102,6 +101,11 @@ Variable Recurrent::run_direction(const RecurrentCell& cell, const Variable& x, 
   const bool lstm = options_.cell == CellType::lstm;
   // The input projection for every step at once: one GEMM instead of T.
   const Variable projected = cell.project_input(x);
+  if (!lstm) {
+    GRUSequence r = static_cast<const GRUCell&>(cell).sequence(projected, h, lengths, reverse);
+    h = r.h_last;
+    return r.output;
+  }
   const std::int64_t G = projected.dim(2);
   std::vector<Variable> outputs(static_cast<std::size_t>(T));
   for (std::int64_t s = 0; s < T; ++s) {

@@ -37,6 +37,9 @@ class GRUCell : public RecurrentCell {
   Variable forward(const Variable& x, const Variable& h) const { return step(project_input(x), h); }
   /// One step from an already projected input (B, 3H).
   Variable step(const Variable& projected, const Variable& h) const;
+  /// Every step of an already projected sequence (B, T, 3H) as one fused op
+  /// (gru_sequence); rows stop at their lengths, `reverse` runs right to left.
+  GRUSequence sequence(const Variable& projected, const Variable& h0, const Lengths& lengths, bool reverse) const;
 };
 
 struct LSTMState {

@@ -1,0 +1,158 @@
+// gru_sequence: a GRU layer over a whole sequence as one op, with a hand-written
+// backward through time. A graph of ~15 small ops per step spent most of its time in
+// allocation and thread start-up; here a step is one GEMM (h W_hh^T) plus one fused
+// loop over the gates, and the backward's weight gradient is one GEMM over all steps.
+//
+// Forward, gate order r, z, n (PyTorch), gi = the projected input x W_ih^T + b_ih:
+//   gh = h W_hh^T + b_hh
+//   r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z),  n = tanh(gi_n + r * gh_n)
+//   h' = (1 - z) * n + z * h
+// Backward, with dh' the gradient reaching h' (from the output and from step t+1):
+//   dn~ = dh' (1 - z) (1 - n^2)           -> dgi_n, and dgh_n = dn~ r
+//   dr~ = dn~ gh_n r (1 - r)              -> dgi_r = dgh_r
+//   dz~ = dh' (h - n) z (1 - z)           -> dgi_z = dgh_z
+//   dh  = dh' z + dgh W_hh;   dW_hh = sum_t dgh_t^T h_t;   db_hh = sum dgh
+// A row past its length (t >= lengths[b]) keeps its state and outputs 0: its
+// gradient passes straight through to the previous state.
+#include <memory>
+
+#include "framework/blas.hpp"
+#include "framework/ops.hpp"
+#include "framework/ops/kernels.hpp"
+#include "framework/ops/vmath.hpp"
+
+namespace xseq {
+namespace {
+
+// What backward needs from the forward pass, per processed step s (in processing order).
+struct GRUSaved {
+  Tensor h_prev;  // (T, B, H): the state each step started from
+  Tensor gates;   // (T, B, 3H): r, z, n
+  Tensor gh;      // (T, B, 3H): h W_hh^T + b_hh (only the n part is read back)
+};
+
+// Below this many state elements the gate loops run on one thread: the work is
+// smaller than waking the other threads.
+constexpr std::int64_t kGateGrain = 8192;
+
+}  // namespace
+
+GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Variable& w_hh, const Variable& b_hh,
+                         const std::vector<std::int64_t>& lengths, bool reverse) {
+  XSEQ_CHECK(h0.ndim() == 2, "gru_sequence: initial state must be (batch, hidden), got ", h0.shape());
+  const std::int64_t B = h0.dim(0), H = h0.dim(1), G = 3 * H;
+  XSEQ_CHECK(projected.ndim() == 3 && projected.dim(0) == B && projected.dim(2) == G,
+             "gru_sequence: projected input ", projected.shape(), " must be (batch ", B, ", time, ", G, ")");
+  XSEQ_CHECK(w_hh.shape() == Shape({G, H}) && b_hh.shape() == Shape({G}), "gru_sequence: weight_hh ",
+             w_hh.shape(), " and bias_hh ", b_hh.shape(), " must be (", G, ", ", H, ") and (", G, ",)");
+  const std::int64_t T = projected.dim(1);
+  XSEQ_CHECK(static_cast<std::int64_t>(lengths.size()) == B, "gru_sequence: ", lengths.size(),
+             " lengths for a batch of ", B);
+  auto lens = std::make_shared<std::vector<std::int64_t>>(lengths);
+
+  // Output and final state in one tensor: (B, T + 1, H), slot T = the final state.
+  Tensor packed({B, T + 1, H});
+  auto saved = std::make_shared<GRUSaved>(GRUSaved{Tensor({T, B, H}), Tensor({T, B, G}), Tensor({T, B, G})});
+  Tensor h = h0.value().clone();
+  const float* gi = projected.value().data();
+  const float* bias = b_hh.value().data();
+  float* out = packed.data();
+  float* hp = h.data();
+  for (std::int64_t s = 0; s < T; ++s) {
+    const std::int64_t t = reverse ? T - 1 - s : s;
+    float* gh = saved->gh.data() + s * B * G;
+    float* gates = saved->gates.data() + s * B * G;
+    std::copy(hp, hp + B * H, saved->h_prev.data() + s * B * H);
+    gemm(false, true, B, G, H, 1.0f, hp, H, w_hh.value().data(), H, 0.0f, gh, G);
+#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+    for (std::int64_t b = 0; b < B; ++b) {
+      float* o = out + (b * (T + 1) + t) * H;
+      float* hb = hp + b * H;
+      if (t >= (*lens)[static_cast<std::size_t>(b)]) {
+        std::fill(o, o + H, 0.0f);
+        continue;
+      }
+      const float* x = gi + (b * T + t) * G;
+      float* g = gh + b * G;
+      float* a = gates + b * G;
+#pragma omp simd
+      for (std::int64_t j = 0; j < H; ++j) {
+        const float r = vmath::sigmoid(x[j] + g[j] + bias[j]);
+        const float z = vmath::sigmoid(x[H + j] + g[H + j] + bias[H + j]);
+        const float gn = g[2 * H + j] + bias[2 * H + j];
+        const float n = vmath::tanh(x[2 * H + j] + r * gn);
+        g[2 * H + j] = gn;
+        a[j] = r;
+        a[H + j] = z;
+        a[2 * H + j] = n;
+        hb[j] = n + z * (hb[j] - n);
+        o[j] = hb[j];
+      }
+    }
+  }
+  for (std::int64_t b = 0; b < B; ++b) std::copy(hp + b * H, hp + (b + 1) * H, out + (b * (T + 1) + T) * H);
+
+  const Variable result = Variable::from_op(
+      "gru_sequence", packed, {projected, h0, w_hh, b_hh},
+      [projected, h0, w_hh, b_hh, saved, lens, reverse, B, T, H, G](const Tensor& gout) {
+        Tensor dh({B, H});  // gradient reaching the current state
+        Tensor dgh_all({T, B, G});
+        const float* go = gout.data();
+        float* dh_p = dh.data();
+        for (std::int64_t b = 0; b < B; ++b) std::copy(go + (b * (T + 1) + T) * H, go + (b * (T + 1) + T + 1) * H, dh_p + b * H);
+        float* dgi = projected.requires_grad() ? projected.grad_buffer().data() : nullptr;
+        for (std::int64_t s = T - 1; s >= 0; --s) {
+          const std::int64_t t = reverse ? T - 1 - s : s;
+          const float* gates = saved->gates.data() + s * B * G;
+          const float* gh = saved->gh.data() + s * B * G;
+          const float* hprev = saved->h_prev.data() + s * B * H;
+          float* dgh = dgh_all.data() + s * B * G;
+#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+          for (std::int64_t b = 0; b < B; ++b) {
+            float* dgh_b = dgh + b * G;
+            if (t >= (*lens)[static_cast<std::size_t>(b)]) {
+              std::fill(dgh_b, dgh_b + G, 0.0f);  // state kept: dh passes through unchanged
+              continue;
+            }
+            const float* a = gates + b * G;
+            const float* g = gh + b * G;
+            const float* hb = hprev + b * H;
+            const float* go_b = go + (b * (T + 1) + t) * H;
+            float* dh_b = dh_p + b * H;
+            float* dgi_b = dgi ? dgi + (b * T + t) * G : nullptr;
+#pragma omp simd
+            for (std::int64_t j = 0; j < H; ++j) {
+              const float r = a[j], z = a[H + j], n = a[2 * H + j];
+              const float d = dh_b[j] + go_b[j];
+              const float dn = d * (1.0f - z) * (1.0f - n * n);
+              const float dr = dn * g[2 * H + j] * r * (1.0f - r);
+              const float dz = d * (hb[j] - n) * z * (1.0f - z);
+              dgh_b[j] = dr;
+              dgh_b[H + j] = dz;
+              dgh_b[2 * H + j] = dn * r;
+              if (dgi_b) {
+                dgi_b[j] += dr;
+                dgi_b[H + j] += dz;
+                dgi_b[2 * H + j] += dn;
+              }
+              dh_b[j] = d * z;
+            }
+          }
+          gemm(false, false, B, H, G, 1.0f, dgh, G, w_hh.value().data(), H, 1.0f, dh_p, H);
+        }
+        if (h0.requires_grad()) {
+          float* d0 = h0.grad_buffer().data();
+          for (std::int64_t i = 0; i < B * H; ++i) d0[i] += dh_p[i];
+        }
+        if (w_hh.requires_grad())
+          gemm(true, false, G, H, T * B, 1.0f, dgh_all.data(), G, saved->h_prev.data(), H, 1.0f,
+               w_hh.grad_buffer().data(), H);
+        if (b_hh.requires_grad()) {
+          Tensor& db = b_hh.grad_buffer();
+          detail::reduce_add_to(dgh_all, db);
+        }
+      });
+  return {narrow(result, 1, 0, T), reshape(narrow(result, 1, T, 1), {B, H})};
+}
+
+}  // namespace xseq
