@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <ostream>
 #include <unordered_set>
 
 #include "framework/parallel.hpp"
+#include "framework/profiler.hpp"
 
 namespace xseq {
 namespace {
@@ -73,6 +75,7 @@ Variable::Variable(Tensor value, bool requires_grad) : impl_(std::make_shared<Va
 
 Variable Variable::from_op(const char* op, Tensor value, std::vector<Variable> inputs,
                            BackwardFn backward) {
+  if (profiler::enabled()) profiler::record_forward(op);
   Variable out(std::move(value), false);
   if (!t_grad_enabled) return out;
   bool any = false;
@@ -98,6 +101,12 @@ void Variable::set_requires_grad(bool on) {
 
 Tensor& Variable::grad_buffer() const {
   if (!impl_->grad.defined()) impl_->grad = Tensor::zeros(impl_->value.shape());
+  return impl_->grad;
+}
+
+Tensor& Variable::grad_slot(bool* fresh) const {
+  *fresh = !impl_->grad.defined();
+  if (*fresh) impl_->grad = Tensor(impl_->value.shape());
   return impl_->grad;
 }
 
@@ -151,7 +160,16 @@ void Variable::backward(const Tensor& seed, bool retain_graph) {
 
   for (Variable& v : order) {
     VariableImpl* impl = v.impl();
-    if (impl->grad.defined()) impl->node->backward(impl->grad);
+    if (impl->grad.defined()) {
+      if (profiler::enabled()) {
+        const auto start = std::chrono::steady_clock::now();
+        impl->node->backward(impl->grad);
+        profiler::record_backward(impl->node->op,
+                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      } else {
+        impl->node->backward(impl->grad);
+      }
+    }
     impl->grad = Tensor();  // interior gradients are not kept (as in PyTorch)
     if (!retain_graph) {
       // The tensors saved for backward are no longer needed.

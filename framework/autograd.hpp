@@ -71,6 +71,11 @@ class Variable {
   bool has_grad() const { return checked().grad.defined(); }
   /// The gradient buffer, created zero-filled on first use; kernels add into it.
   Tensor& grad_buffer() const;
+  /// The gradient buffer for a kernel that can overwrite as well as add. When no
+  /// gradient has arrived yet it is allocated uninitialised and *fresh is set:
+  /// the kernel must write every element (a GEMM with beta 0). Otherwise it is
+  /// the existing buffer and the kernel adds. Saves the zero fill of grad_buffer().
+  Tensor& grad_slot(bool* fresh) const;
   /// grad += g (g must have this variable's shape).
   void accumulate_grad(const Tensor& g) const;
   /// Drops the gradient (the next backward starts from zero).

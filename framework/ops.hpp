@@ -51,6 +51,10 @@ inline Variable operator/(float s, const Variable& x) { return rdiv_scalar(x, s)
 Variable matmul(const Variable& a, const Variable& b, bool transpose_a = false,
                 bool transpose_b = false);
 
+/// x W^T + b over x's last axis, W (out, in) as nn.Linear; `b` (out,) may be
+/// undefined. One GEMM started from the bias rows (ops/linear.cpp).
+Variable linear(const Variable& x, const Variable& w, const Variable& b = Variable());
+
 // ---- shape (ops/shape_ops.cpp) ------------------------------------------------
 /// Same data, new shape (one entry may be -1).
 Variable reshape(const Variable& x, const std::vector<std::int64_t>& dims);

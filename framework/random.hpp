@@ -20,6 +20,17 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+  /// A 32-bit hash of (key, i) (lowbias32's mixer): the bulk draw of dropout
+  /// masks, where 64-bit multiplies would not vectorise on AVX2. Each bulk draw
+  /// takes its key from hash(seed, first counter).
+  static std::uint32_t hash32(std::uint32_t key, std::uint32_t i) {
+    std::uint32_t x = i * 0x9E3779B9u + key;
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    return x ^ (x >> 16);
+  }
   /// Maps 64 random bits to a float in [0, 1).
   static float to_uniform(std::uint64_t bits) { return float(bits >> 40) * (1.0f / 16777216.0f); }
 

@@ -102,7 +102,8 @@ Variable TransformerModel::logits(const IndexTensor& source, const Lengths& sour
   const Tensor padding = key_padding_mask(source_lengths, source.shape[1]);
   const Variable memory = encode_memory(source, source_lengths, padding);
   Variable h = embed(*tgt_embed_, *tgt_pos_, decoder_input, 0);
-  for (auto& layer : decoder_) h = layer->forward(h, memory, padding).output;
+  for (auto& layer : decoder_)
+    h = layer->forward(h, memory, padding, nullptr, MultiHeadAttention::Weights::none).output;
   if (decoder_norm_) h = decoder_norm_->forward(h);
   return project(h);
 }
@@ -126,7 +127,7 @@ DecodeStep TransformerModel::step(DecoderState& base, const std::vector<std::int
     const bool last = l + 1 == decoder_.size();
     AttentionResult r = decoder_[l]->forward(h, state.memory, state.padding, &state.caches[l],
                                              last ? MultiHeadAttention::Weights::per_head
-                                                  : MultiHeadAttention::Weights::averaged);
+                                                  : MultiHeadAttention::Weights::none);
     h = r.output;
     if (last) heads = r.weights;
   }

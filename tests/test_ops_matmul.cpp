@@ -102,3 +102,19 @@ TEST_CASE("matmul shape errors name both shapes", "[ops][matmul]") {
   REQUIRE_THROWS_WITH(matmul(c, d), Catch::Contains("batch axis 0 differs"));
   REQUIRE_THROWS_WITH(matmul(Variable(Tensor::zeros({3})), a), Catch::Contains("at least 2 dimensions"));
 }
+
+TEST_CASE("linear: x W^T + b equals matmul plus bias, and its gradients check", "[ops][gradcheck]") {
+  Rng rng(61);
+  const Variable x = param(uniform({2, 3, 5}, rng)), w = param(uniform({4, 5}, rng)), b = param(uniform({4}, rng));
+  const Tensor expected = (matmul(x, w, false, true) + b).value();
+  const Tensor y = linear(x, w, b).value();
+  REQUIRE(y.shape() == Shape({2, 3, 4}));
+  CHECK(max_abs_diff(y, expected) <= 1e-6f);
+  CHECK(max_abs_diff(linear(x, w).value(), matmul(x, w, false, true).value()) <= 1e-6f);
+  require_gradients_match([&] { return linear(x, w, b); }, {x, w, b});
+  require_gradients_match([&] { return linear(x, w); }, {x, w});
+  // A gradient that already holds a value is added to, not overwritten.
+  require_gradients_match([&] { return linear(x, w, b) * linear(x, w, b); }, {x, w, b});
+  CHECK_THROWS_WITH(linear(x, param(uniform({4, 6}, rng))), Catch::Contains("must end in 6 features"));
+  CHECK_THROWS_WITH(linear(x, w, param(uniform({3}, rng))), Catch::Contains("bias (3,) must be (4,)"));
+}

@@ -38,6 +38,7 @@ TEST_CASE("Transformer layers: gradients, pre-norm and post-norm", "[transformer
 TEST_CASE("TransformerEncoderLayer: padding invariance", "[transformer][attention]") {
   Rng rng(52);
   TransformerEncoderLayer enc(8, rng, small(true));
+  enc.eval();  // weights are kept in eval mode only
   const Tensor x = uniform({2, 4, 8}, rng);
   const Lengths lengths{4, 2};
   const Tensor y = enc.forward(Variable(x), lengths).value();

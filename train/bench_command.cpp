@@ -8,6 +8,7 @@
 #include "datasets/vocab.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
+#include "framework/profiler.hpp"
 #include "train/cli_args.hpp"
 #include "train/decoding.hpp"
 
@@ -66,16 +67,17 @@ IndexTensor random_ids(std::int64_t B, std::int64_t L, std::int64_t V, Rng& rng,
 
 int run_bench_command(int argc, char** argv) {
   if (wants_help(argc, argv)) {
-      std::fputs("usage: xseq bench CONFIG [--steps N] [--warmup W] [--threads T] [--decode]\n\n"
+      std::fputs("usage: xseq bench CONFIG [--steps N] [--warmup W] [--threads T] [--decode] [--profile]\n\n"
                  "Trains (or with --decode greedily decodes) the config's model on random token\n"
                  "batches: train.batch_size sentences of data.max_len tokens, vocabulary\n"
                  "data.vocab_size. Prints one JSON object: ms_per_step, tgt_tokens_per_s,\n"
                  "gflops_per_step (counted analytically, docs/bench.md), gflop_per_s, peak_rss_mb\n"
-                 "(and gen_tokens_per_s with --decode).\n",
+                 "(and gen_tokens_per_s with --decode). --profile also prints a per-op timing\n"
+                 "table (forward and backward ms per step) to stderr.\n",
                  stdout);
       return 0;
     }
-  const Args args = Args::parse(argc, argv, 2, {"steps", "warmup", "threads", "set"}, "bench", {"decode"});
+  const Args args = Args::parse(argc, argv, 2, {"steps", "warmup", "threads", "set"}, "bench", {"decode", "profile"});
   XSEQ_CHECK(args.positional.size() == 1, "xseq bench: expected one CONFIG (see xseq bench --help)");
   const Config config =
       load_config(args.positional[0], args.repeated.count("set") ? args.repeated.at("set") : std::vector<std::string>{});
@@ -87,6 +89,9 @@ int run_bench_command(int argc, char** argv) {
   auto model = make_model(config.model, V, V, rng);
   const Lengths lengths(static_cast<std::size_t>(B), L);
   const bool decode_mode = args.has_flag("decode");
+  const bool profile = args.has_flag("profile");
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   double seconds = 0, generated = 0;
   if (decode_mode) {
     model->eval();
@@ -95,10 +100,11 @@ int run_bench_command(int argc, char** argv) {
     o.max_len_extra = L;  // exactly L steps per sentence unless </s> comes first
     for (std::int64_t k = 0; k < warmup + steps; ++k) {
       const IndexTensor source = random_ids(B, L, V, rng, -1);
-      const auto start = std::chrono::steady_clock::now();
+      profiler::enable(profile && k >= warmup);
+      const auto start = Clock::now();
       const auto hyps = greedy_decode(*model, source, lengths, o);
       if (k < warmup) continue;
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      seconds += since(start);
       for (const auto& h : hyps) generated += double(h.tokens.size()) + (h.ended ? 1 : 0);
     }
   } else {
@@ -116,14 +122,17 @@ int run_bench_command(int argc, char** argv) {
         for (std::int64_t t = L - 1; t > 0; --t) input[static_cast<std::size_t>(b * L + t)] = target.data[static_cast<std::size_t>(b * L + t - 1)];
         input[static_cast<std::size_t>(b * L)] = Vocab::kBos;
       }
-      const auto start = std::chrono::steady_clock::now();
+      profiler::enable(profile && k >= warmup);
+      const auto start = Clock::now();
       const Variable logits = model->logits(source, lengths, IndexTensor({B, L}, input), lengths);
       Variable loss = cross_entropy(logits, target, Vocab::kPad, float(config.train.label_smoothing));
       loss.backward();
+      const auto update = Clock::now();
       clip_grad_norm(params, config.train.clip_norm);
       optimizer->step(float(config.train.lr));
       optimizer->zero_grad();
-      if (k >= warmup) seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (profiler::enabled()) profiler::record_phase("(clip + optimizer)", since(update));
+      if (k >= warmup) seconds += since(start);
     }
   }
   const double ms = 1000.0 * seconds / double(steps);
@@ -136,6 +145,10 @@ int run_bench_command(int argc, char** argv) {
               peak_rss_mb());
   if (decode_mode) std::printf(", \"gen_tokens_per_s\": %.1f", generated / seconds);
   std::printf("}\n");
+  if (profile) {
+    profiler::enable(false);
+    std::fprintf(stderr, "%s", profiler::report(steps).c_str());
+  }
   return 0;
 }
 

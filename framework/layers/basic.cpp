@@ -66,9 +66,7 @@ Dense::Dense(std::int64_t in, std::int64_t out, Rng& rng, Options options) : opt
 Variable Dense::forward(const Variable& x) const {
   XSEQ_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features(), "Dense: input ", x.shape(), " must end in ",
              in_features(), " features");
-  Variable y = matmul(x, weight_, false, true);
-  if (bias_.defined()) y = y + bias_;
-  return activate(y, options_.activation);
+  return activate(linear(x, weight_, bias_), options_.activation);
 }
 
 // ---- LayerNorm ----------------------------------------------------------------------

@@ -73,6 +73,7 @@ AttentionResult MultiHeadAttention::forward(const Variable& query, const Variabl
   const Variable merged = reshape(permute(r.output, {0, 2, 1, 3}), {B, Tq, heads_ * d_v_});
   r.output = o_->forward(merged);
   if (weights == Weights::averaged) r.weights = mean(r.weights, {1});
+  else if (weights == Weights::none) r.weights = Variable();
   return r;
 }
 

@@ -29,7 +29,9 @@ class MultiHeadAttention : public Module {
     float dropout = 0.0f;  ///< on the attention weights (training only)
     bool bias = true;
   };
-  enum class Weights { averaged, per_head };
+  /// Which attention weights forward returns: head-averaged, per head, or none
+  /// (training never reads them; skipping them skips the averaging).
+  enum class Weights { averaged, per_head, none };
 
   MultiHeadAttention(std::int64_t d_model, std::int64_t heads, Rng& rng, Options options);
   MultiHeadAttention(std::int64_t d_model, std::int64_t heads, Rng& rng)

@@ -31,7 +31,7 @@ RecurrentCell::RecurrentCell(const char* name, std::int64_t input, std::int64_t 
 Variable RecurrentCell::project_input(const Variable& x) const {
   XSEQ_CHECK(x.ndim() >= 1 && x.dim(-1) == w_ih_.dim(1), name_, ": input ", x.shape(), " must end in ",
              w_ih_.dim(1), " features");
-  return matmul(x, w_ih_, false, true) + b_ih_;
+  return linear(x, w_ih_, b_ih_);
 }
 
 std::vector<Variable> RecurrentCell::gates(const Variable& projected, const Variable& h) const {

@@ -21,8 +21,10 @@ TransformerEncoderLayer::TransformerEncoderLayer(std::int64_t d_model, Rng& rng,
       dropout_(register_module("dropout", std::make_shared<Dropout>(options.dropout, rng))) {}
 
 Variable TransformerEncoderLayer::forward(const Variable& x, const Tensor& key_padding) {
+  using W = MultiHeadAttention::Weights;
   auto self_attention = [&](const Variable& in) {
-    AttentionResult r = self_attn_->forward(in, in, in, key_padding);
+    AttentionResult r = self_attn_->forward(in, in, in, key_padding, false,
+                                            training() ? W::none : W::averaged);
     last_weights_ = r.weights;
     return dropout_->forward(r.output);
   };
@@ -52,7 +54,7 @@ AttentionResult TransformerDecoderLayer::forward(const Variable& x, const Variab
   KVCache* self_cache = cache ? &cache->self_attn : nullptr;
   KVCache* cross_cache = cache ? &cache->cross_attn : nullptr;
   auto self_attention = [&](const Variable& in) {
-    return dropout_->forward(self_attn_->forward(in, in, in, Tensor(), true, W::averaged, self_cache).output);
+    return dropout_->forward(self_attn_->forward(in, in, in, Tensor(), true, W::none, self_cache).output);
   };
   Variable cross_weights;
   auto cross_attention = [&](const Variable& in) {

@@ -29,7 +29,8 @@ class TransformerEncoderLayer : public SequenceLayer {
   Variable forward(const Variable& x, const Lengths& lengths) override {
     return forward(x, key_padding_mask(lengths, x.dim(1)));
   }
-  /// The self-attention weights of the last forward call (B, T, T), head-averaged.
+  /// The self-attention weights of the last forward call in eval mode (B, T, T),
+  /// head-averaged; undefined after a training-mode call (training skips them).
   const Variable& last_weights() const { return last_weights_; }
 
  private:

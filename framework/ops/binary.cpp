@@ -19,6 +19,20 @@ void accumulate_grad_of(const Variable& target, const Tensor& gy, const Tensor& 
   }
 }
 
+// grad(target) += scale * reduce_to_target_shape(gy); a fresh same-shaped buffer is written.
+void pass_grad_to(const Variable& target, const Tensor& gy, float scale = 1.0f) {
+  if (target.has_grad() || target.shape() != gy.shape()) {
+    detail::reduce_add_to(gy, target.grad_buffer(), scale);
+    return;
+  }
+  bool fresh = false;
+  float* g = target.grad_slot(&fresh).data();
+  const float* pg = gy.data();
+  const std::int64_t n = gy.numel();
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) g[i] = scale * pg[i];
+}
+
 template <class F>
 Tensor broadcast_forward(const char* op, const Variable& a, const Variable& b, F f) {
   Tensor y(broadcast_shapes(a.shape(), b.shape(), op));
@@ -32,8 +46,8 @@ Tensor broadcast_forward(const char* op, const Variable& a, const Variable& b, F
 Variable add(const Variable& a, const Variable& b) {
   Tensor y = broadcast_forward("add", a, b, [](float x, float z) { return x + z; });
   return Variable::from_op("add", y, {a, b}, [a, b](const Tensor& gy) {
-    if (a.requires_grad()) detail::reduce_add_to(gy, a.grad_buffer());
-    if (b.requires_grad()) detail::reduce_add_to(gy, b.grad_buffer());
+    if (a.requires_grad()) pass_grad_to(a, gy);
+    if (b.requires_grad()) pass_grad_to(b, gy);
   });
 }
 
@@ -41,8 +55,8 @@ Variable add(const Variable& a, const Variable& b) {
 Variable sub(const Variable& a, const Variable& b) {
   Tensor y = broadcast_forward("sub", a, b, [](float x, float z) { return x - z; });
   return Variable::from_op("sub", y, {a, b}, [a, b](const Tensor& gy) {
-    if (a.requires_grad()) detail::reduce_add_to(gy, a.grad_buffer());
-    if (b.requires_grad()) detail::reduce_add_to(gy, b.grad_buffer(), -1.0f);
+    if (a.requires_grad()) pass_grad_to(a, gy);
+    if (b.requires_grad()) pass_grad_to(b, gy, -1.0f);
   });
 }
 

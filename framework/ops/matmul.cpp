@@ -75,21 +75,27 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
     const float* B = b.value().data();
     const float* G = gy.data();
     const std::int64_t sg = p.M * p.N;
+    // A fresh gradient buffer is written (beta 0) instead of zero-filled and added to,
+    // except when a shared operand (stride 0) sums the batch's products into it.
     if (a.requires_grad()) {
-      float* dA = a.grad_buffer().data();
       const std::int64_t sda = p.stride_a;  // 0 when a is shared by the batch: accumulate
+      bool fresh = false;
+      float* dA = (sda == 0 && p.batch > 1 ? a.grad_buffer() : a.grad_slot(&fresh)).data();
+      const float beta = fresh ? 0.0f : 1.0f;
       if (!ta)
-        gemm_batched(false, !tb, p.batch, p.M, p.K, p.N, 1.0f, G, sg, B, p.stride_b, 1.0f, dA, sda);
+        gemm_batched(false, !tb, p.batch, p.M, p.K, p.N, 1.0f, G, sg, B, p.stride_b, beta, dA, sda);
       else
-        gemm_batched(tb, true, p.batch, p.K, p.M, p.N, 1.0f, B, p.stride_b, G, sg, 1.0f, dA, sda);
+        gemm_batched(tb, true, p.batch, p.K, p.M, p.N, 1.0f, B, p.stride_b, G, sg, beta, dA, sda);
     }
     if (b.requires_grad()) {
-      float* dB = b.grad_buffer().data();
       const std::int64_t sdb = p.stride_b;
+      bool fresh = false;
+      float* dB = (sdb == 0 && p.batch > 1 ? b.grad_buffer() : b.grad_slot(&fresh)).data();
+      const float beta = fresh ? 0.0f : 1.0f;
       if (!tb)
-        gemm_batched(!ta, false, p.batch, p.K, p.N, p.M, 1.0f, A, p.stride_a, G, sg, 1.0f, dB, sdb);
+        gemm_batched(!ta, false, p.batch, p.K, p.N, p.M, 1.0f, A, p.stride_a, G, sg, beta, dB, sdb);
       else
-        gemm_batched(true, ta, p.batch, p.N, p.K, p.M, 1.0f, G, sg, A, p.stride_a, 1.0f, dB, sdb);
+        gemm_batched(true, ta, p.batch, p.N, p.K, p.M, 1.0f, G, sg, A, p.stride_a, beta, dB, sdb);
     }
   });
 }

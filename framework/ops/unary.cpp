@@ -9,7 +9,7 @@
 namespace xseq {
 namespace {
 
-// y[i] = fwd(x[i]);  dx[i] += bwd(x[i], y[i]) * dy[i]
+// y[i] = fwd(x[i]);  dx[i] += bwd(x[i], y[i]) * dy[i] (written, not added, into a fresh buffer)
 template <class Fwd, class Bwd>
 Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
   const Tensor& xv = x.value();
@@ -21,13 +21,19 @@ Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
   for (std::int64_t i = 0; i < n; ++i) py[i] = fwd(px[i]);
 
   return Variable::from_op(op, y, {x}, [x, y, bwd](const Tensor& gy) {
-    float* gx = x.grad_buffer().data();
+    bool fresh = false;
+    float* gx = x.grad_slot(&fresh).data();
     const float* px = x.value().data();
     const float* py = y.data();
     const float* pg = gy.data();
     const std::int64_t n = gy.numel();
+    if (fresh) {
 #pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) gx[i] += bwd(px[i], py[i]) * pg[i];
+      for (std::int64_t i = 0; i < n; ++i) gx[i] = bwd(px[i], py[i]) * pg[i];
+    } else {
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+      for (std::int64_t i = 0; i < n; ++i) gx[i] += bwd(px[i], py[i]) * pg[i];
+    }
   });
 }
 

@@ -1,0 +1,75 @@
+// linear: y = x W^T + b over the last axis of x, in nn.Linear's layout (W is
+// (out, in)). One GEMM that starts from the bias rows, so the bias costs no
+// extra pass over y and no broadcast temporary.
+//   dx = dy W,   dW += dy^T x,   db += sum of dy over all rows
+// Fresh gradient buffers are written by the GEMMs (beta 0), never zero-filled.
+#include <algorithm>
+
+#include "framework/blas.hpp"
+#include "framework/ops.hpp"
+#include "framework/ops/kernels.hpp"
+
+namespace xseq {
+namespace {
+
+// db[j] (+)= sum_r dy[r, j], parallel over blocks of columns so that each
+// thread owns its outputs (no reduction across threads, same result for any
+// thread count).
+void column_sums(const float* dy, std::int64_t rows, std::int64_t cols, float* db, bool fresh) {
+  constexpr std::int64_t kBlock = 64;
+  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+#pragma omp parallel for if (rows * cols > kParallelGrain) schedule(static)
+  for (std::int64_t blk = 0; blk < blocks; ++blk) {
+    const std::int64_t j0 = blk * kBlock, j1 = std::min(cols, j0 + kBlock);
+    float acc[kBlock] = {};
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* row = dy + r * cols;
+#pragma omp simd
+      for (std::int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
+    }
+    for (std::int64_t j = j0; j < j1; ++j) db[j] = fresh ? acc[j - j0] : db[j] + acc[j - j0];
+  }
+}
+
+}  // namespace
+
+Variable linear(const Variable& x, const Variable& w, const Variable& b) {
+  XSEQ_CHECK(w.ndim() == 2, "linear: weight must be (out, in), got ", w.shape());
+  const std::int64_t out = w.dim(0), in = w.dim(1);
+  XSEQ_CHECK(x.ndim() >= 1 && x.dim(-1) == in, "linear: input ", x.shape(), " must end in ", in,
+             " features (weight ", w.shape(), ")");
+  XSEQ_CHECK(!b.defined() || b.shape() == Shape{out}, "linear: bias ", b.shape(), " must be (", out, ",)");
+  const std::int64_t rows = x.numel() / std::max<std::int64_t>(in, 1);
+  std::vector<std::int64_t> dims = x.shape().vec();
+  dims.back() = out;
+  Tensor y{Shape(dims)};
+  float* py = y.data();
+  if (b.defined()) {
+    const float* pb = b.value().data();
+#pragma omp parallel for if (rows * out > kParallelGrain) schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) std::copy(pb, pb + out, py + r * out);
+  }
+  gemm(false, true, rows, out, in, 1.0f, x.value().data(), in, w.value().data(), in, b.defined() ? 1.0f : 0.0f,
+       py, out);
+
+  std::vector<Variable> inputs{x, w};
+  if (b.defined()) inputs.push_back(b);
+  return Variable::from_op("linear", y, std::move(inputs), [x, w, b, rows, out, in](const Tensor& gy) {
+    const float* dy = gy.data();
+    bool fresh = false;
+    if (x.requires_grad()) {
+      float* dx = x.grad_slot(&fresh).data();
+      gemm(false, false, rows, in, out, 1.0f, dy, out, w.value().data(), in, fresh ? 0.0f : 1.0f, dx, in);
+    }
+    if (w.requires_grad()) {
+      float* dw = w.grad_slot(&fresh).data();
+      gemm(true, false, out, in, rows, 1.0f, dy, out, x.value().data(), in, fresh ? 0.0f : 1.0f, dw, in);
+    }
+    if (b.defined() && b.requires_grad()) {
+      float* db = b.grad_slot(&fresh).data();
+      column_sums(dy, rows, out, db, fresh);
+    }
+  });
+}
+
+}  // namespace xseq
