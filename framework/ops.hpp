@@ -51,6 +51,22 @@ inline Variable operator/(float s, const Variable& x) { return rdiv_scalar(x, s)
 Variable matmul(const Variable& a, const Variable& b, bool transpose_a = false,
                 bool transpose_b = false);
 
+/// Multi-head scaled dot-product attention as one op (ops/attention.cpp) on packed
+/// heads: q (B, Tq, h*dk), k (B, Tk, h*dk), v (B, Tk, h*dv) -> (B, Tq, h*dv), head i
+/// in columns [i*d, (i+1)*d). key_padding: additive (B, Tk) or undefined; causal:
+/// query i sees keys j <= i + Tk - Tq. Dropout p on the weights when training.
+/// A query whose keys are all removed gets zeros. `weights`, if given, receives
+/// the softmax weights (B, h, Tq, Tk) before dropout (not differentiable).
+Variable packed_attention(const Variable& q, const Variable& k, const Variable& v, std::int64_t heads,
+                          const Tensor& key_padding, bool causal, float dropout_p, bool training, Rng* rng,
+                          Tensor* weights = nullptr);
+
+/// The softmax weights of packed_attention alone, (B, h, Tq, Tk), differentiable
+/// with respect to q and k (for losses on attention, and for MultiHeadAttention's
+/// weights when gradients are recorded).
+Variable attention_weights(const Variable& q, const Variable& k, std::int64_t heads, const Tensor& key_padding,
+                           bool causal);
+
 /// x W^T + b over x's last axis, W (out, in) as nn.Linear; `b` (out,) may be
 /// undefined. One GEMM started from the bias rows (ops/linear.cpp).
 Variable linear(const Variable& x, const Variable& w, const Variable& b = Variable());

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "datasets/vocab.hpp"
+#include "framework/memory.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
 #include "framework/profiler.hpp"
@@ -143,6 +144,9 @@ int run_bench_command(int argc, char** argv) {
               config.model.type.c_str(), decode_mode ? "decode" : "train", num_threads(), static_cast<long long>(B),
               static_cast<long long>(L), ms, double(B * L) / (ms / 1000.0), gflops, gflops / (ms / 1000.0),
               peak_rss_mb());
+  const MemoryStats memory = memory_stats();
+  std::printf(", \"tensor_peak_mb\": %.1f, \"pool_cached_mb\": %.1f", double(memory.peak_live_bytes) / 1048576.0,
+              double(memory.cached_bytes) / 1048576.0);
   if (decode_mode) std::printf(", \"gen_tokens_per_s\": %.1f", generated / seconds);
   std::printf("}\n");
   if (profile) {

@@ -17,10 +17,6 @@ MultiHeadAttention::MultiHeadAttention(std::int64_t d_model, std::int64_t heads,
   dropout_ = register_module("dropout", std::make_shared<Dropout>(options.dropout, rng));
 }
 
-Variable MultiHeadAttention::split_heads(const Variable& x, std::int64_t d) const {
-  return permute(reshape(x, {x.dim(0), x.dim(1), heads_, d}), {0, 2, 1, 3});
-}
-
 AttentionResult MultiHeadAttention::forward(const Variable& query, const Variable& key, const Variable& value,
                                             const Tensor& key_padding, bool causal, Weights weights,
                                             KVCache* cache) {
@@ -28,52 +24,40 @@ AttentionResult MultiHeadAttention::forward(const Variable& query, const Variabl
                  value.ndim() == 3 && value.shape() == key.shape() && key.dim(0) == query.dim(0),
              "MultiHeadAttention: query ", query.shape(), ", key ", key.shape(), " and value ", value.shape(),
              " must be (batch, time, ", d_model_, ") with equal batch, and key and value of one shape");
-  const std::int64_t B = query.dim(0), Tq = query.dim(1);
-
-  const Variable q = split_heads(q_->forward(query), d_k_);
+  // Heads stay packed as the projections produce them, (B, T, heads * d):
+  // packed_attention reads each head's columns in place.
+  const Variable q = q_->forward(query);
   Variable k, v;
   if (cache != nullptr && cache->fixed) {
     k = Variable(cache->keys);
     v = Variable(cache->values);
   } else {
-    k = split_heads(k_->forward(key), d_k_);
-    v = split_heads(v_->forward(value), d_v_);
+    k = k_->forward(key);
+    v = v_->forward(value);
     if (cache != nullptr && cache->length() > 0) {
-      k = concat({Variable(cache->keys), k}, 2);
-      v = concat({Variable(cache->values), v}, 2);
+      k = concat({Variable(cache->keys), k}, 1);
+      v = concat({Variable(cache->values), v}, 1);
     }
   }
   if (cache != nullptr) {
     cache->keys = k.value();
     cache->values = v.value();
   }
-  const std::int64_t Tk = k.dim(2);
+  const std::int64_t B = query.dim(0), Tk = k.dim(1);
+  XSEQ_CHECK(!key_padding.defined() || key_padding.shape() == Shape({B, Tk}), "MultiHeadAttention: key_padding mask ",
+             key_padding.shape(), " must be (batch, keys) = ", Shape({B, Tk}));
 
-  // One additive mask (B or 1, 1, Tq or 1, Tk) from the padding and causal parts.
-  Tensor mask;
-  if (key_padding.defined()) {
-    XSEQ_CHECK(key_padding.shape() == Shape({B, Tk}), "MultiHeadAttention: key_padding mask ",
-               key_padding.shape(), " must be (batch, keys) = ", Shape({B, Tk}));
-  }
-  if (causal) {
-    const Tensor c = causal_mask(Tq, Tk);
-    if (key_padding.defined()) {
-      mask = Tensor({B, 1, Tq, Tk});
-      for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t i = 0; i < Tq * Tk; ++i)
-          mask.data()[b * Tq * Tk + i] = c.data()[i] + key_padding.data()[b * Tk + i % Tk];
-    } else {
-      mask = c;
-    }
-  } else if (key_padding.defined()) {
-    mask = key_padding.reshape({B, 1, 1, Tk});
-  }
-
-  AttentionResult r = scaled_dot_product_attention(q, k, v, mask, dropout_->p(), training(), &dropout_->rng());
-  const Variable merged = reshape(permute(r.output, {0, 2, 1, 3}), {B, Tq, heads_ * d_v_});
-  r.output = o_->forward(merged);
-  if (weights == Weights::averaged) r.weights = mean(r.weights, {1});
-  else if (weights == Weights::none) r.weights = Variable();
+  Tensor per_head;
+  const Variable context = packed_attention(q, k, v, heads_, key_padding, causal, dropout_->p(), training(),
+                                            &dropout_->rng(), weights == Weights::none ? nullptr : &per_head);
+  AttentionResult r;
+  r.output = o_->forward(context);
+  if (weights == Weights::none) return r;
+  // Weights a loss may differentiate are recomputed as their own op; otherwise
+  // packed_attention's copy is used as a constant.
+  const bool differentiable = grad_enabled() && (q.requires_grad() || k.requires_grad());
+  const Variable w = differentiable ? attention_weights(q, k, heads_, key_padding, causal) : Variable(per_head);
+  r.weights = weights == Weights::per_head ? w : mean(w, {1});
   return r;
 }
 

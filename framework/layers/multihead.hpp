@@ -8,13 +8,13 @@
 
 namespace xseq {
 
-/// Keys and values already projected into heads, (B, heads, t, d_k / d_v).
+/// Keys and values already projected, heads packed: (B, t, heads * d_k) and (B, t, heads * d_v).
 /// Self-attention appends one step per call; cross-attention fills it once
 /// (`fixed`) and reuses it, so a decoding step costs O(t), never O(t^2).
 struct KVCache {
   Tensor keys, values;
   bool fixed = false;  ///< cross-attention: computed from the memory once
-  std::int64_t length() const { return keys.defined() ? keys.dim(2) : 0; }
+  std::int64_t length() const { return keys.defined() ? keys.dim(1) : 0; }
   void clear() { *this = KVCache{}; }
 };
 
@@ -52,7 +52,6 @@ class MultiHeadAttention : public Module {
   std::int64_t d_model() const { return d_model_; }
 
  private:
-  Variable split_heads(const Variable& x, std::int64_t d) const;  // (B,T,h*d) -> (B,h,T,d)
 
   std::int64_t d_model_, heads_, d_k_, d_v_;
   std::shared_ptr<Dense> q_, k_, v_, o_;
