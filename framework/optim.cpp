@@ -1,5 +1,7 @@
 #include "framework/optim.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "framework/parallel.hpp"
@@ -117,16 +119,34 @@ float Schedule::at(std::int64_t step) const {
   return lr;
 }
 
+namespace {
+
+// sum g[i]^2 in double precision: per-thread partial sums over static chunks,
+// added in thread order, so the result is the same on every run with the same
+// thread count.
+double sum_of_squares(const float* g, std::int64_t n) {
+  const int threads = n > kParallelGrain ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<std::size_t>(threads), 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const std::int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    double sq = 0.0;
+#pragma omp simd reduction(+ : sq)
+    for (std::int64_t i = begin; i < end; ++i) sq += double(g[i]) * double(g[i]);
+    partial[static_cast<std::size_t>(t)] = sq;
+  }
+  double total = 0.0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+}  // namespace
+
 double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
   double total = 0.0;
-  for (const auto& p : params) {
-    if (!p.has_grad()) continue;
-    const float* g = p.grad().data();
-    double sq = 0.0;
-    const std::int64_t n = p.numel();
-    for (std::int64_t i = 0; i < n; ++i) sq += double(g[i]) * g[i];
-    total += sq;
-  }
+  for (const auto& p : params)
+    if (p.has_grad()) total += sum_of_squares(p.grad().data(), p.numel());
   const double norm = std::sqrt(total);
   if (max_norm > 0.0 && norm > max_norm) {
     const float scale = float(max_norm / (norm + 1e-6));
