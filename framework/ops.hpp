@@ -68,8 +68,9 @@ Variable attention_weights(const Variable& q, const Variable& k, std::int64_t he
                            bool causal);
 
 /// x W^T + b over x's last axis, W (out, in) as nn.Linear; `b` (out,) may be
-/// undefined. One GEMM started from the bias rows (ops/linear.cpp).
-Variable linear(const Variable& x, const Variable& w, const Variable& b = Variable());
+/// undefined; `relu` applies max(0, .) in the same op. One GEMM started from the
+/// bias rows (ops/linear.cpp).
+Variable linear(const Variable& x, const Variable& w, const Variable& b = Variable(), bool relu = false);
 
 // ---- shape (ops/shape_ops.cpp) ------------------------------------------------
 /// Same data, new shape (one entry may be -1).

@@ -113,6 +113,8 @@ TEST_CASE("linear: x W^T + b equals matmul plus bias, and its gradients check", 
   CHECK(max_abs_diff(linear(x, w).value(), matmul(x, w, false, true).value()) <= 1e-6f);
   require_gradients_match([&] { return linear(x, w, b); }, {x, w, b});
   require_gradients_match([&] { return linear(x, w); }, {x, w});
+  CHECK(max_abs_diff(linear(x, w, b, true).value(), relu(linear(x, w, b)).value()) == 0.0f);
+  require_gradients_match([&] { return linear(x, w, b, true); }, {x, w, b});
   // A gradient that already holds a value is added to, not overwritten.
   require_gradients_match([&] { return linear(x, w, b) * linear(x, w, b); }, {x, w, b});
   CHECK_THROWS_WITH(linear(x, param(uniform({4, 6}, rng))), Catch::Contains("must end in 6 features"));

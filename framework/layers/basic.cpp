@@ -66,6 +66,7 @@ Dense::Dense(std::int64_t in, std::int64_t out, Rng& rng, Options options) : opt
 Variable Dense::forward(const Variable& x) const {
   XSEQ_CHECK(x.ndim() >= 1 && x.dim(-1) == in_features(), "Dense: input ", x.shape(), " must end in ",
              in_features(), " features");
+  if (options_.activation == Activation::relu) return linear(x, weight_, bias_, true);
   return activate(linear(x, weight_, bias_), options_.activation);
 }
 

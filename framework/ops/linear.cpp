@@ -1,7 +1,9 @@
 // linear: y = x W^T + b over the last axis of x, in nn.Linear's layout (W is
-// (out, in)). One GEMM that starts from the bias rows, so the bias costs no
-// extra pass over y and no broadcast temporary.
-//   dx = dy W,   dW += dy^T x,   db += sum of dy over all rows
+// (out, in)), optionally followed by relu in the same op. One GEMM that starts
+// from the bias rows, so the bias costs no extra pass over y and no broadcast
+// temporary; relu is applied in place and its backward reads the mask from y.
+//   dz = dy (or dy * [y > 0] with relu)
+//   dx = dz W,   dW += dz^T x,   db += sum of dz over all rows
 // Fresh gradient buffers are written by the GEMMs (beta 0), never zero-filled.
 #include <algorithm>
 
@@ -33,7 +35,7 @@ void column_sums(const float* dy, std::int64_t rows, std::int64_t cols, float* d
 
 }  // namespace
 
-Variable linear(const Variable& x, const Variable& w, const Variable& b) {
+Variable linear(const Variable& x, const Variable& w, const Variable& b, bool relu) {
   XSEQ_CHECK(w.ndim() == 2, "linear: weight must be (out, in), got ", w.shape());
   const std::int64_t out = w.dim(0), in = w.dim(1);
   XSEQ_CHECK(x.ndim() >= 1 && x.dim(-1) == in, "linear: input ", x.shape(), " must end in ", in,
@@ -51,11 +53,27 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b) {
   }
   gemm(false, true, rows, out, in, 1.0f, x.value().data(), in, w.value().data(), in, b.defined() ? 1.0f : 0.0f,
        py, out);
+  if (relu) {
+    const std::int64_t n = rows * out;
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) py[i] = py[i] > 0.0f ? py[i] : 0.0f;
+  }
 
   std::vector<Variable> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
-  return Variable::from_op("linear", y, std::move(inputs), [x, w, b, rows, out, in](const Tensor& gy) {
+  return Variable::from_op(relu ? "linear_relu" : "linear", y, std::move(inputs), [x, w, b, y, relu, rows, out,
+                                                                                   in](const Tensor& gy) {
     const float* dy = gy.data();
+    Tensor masked;  // dy * [y > 0] with relu
+    if (relu) {
+      masked = Tensor(gy.shape());
+      const float* py = y.data();
+      float* pm = masked.data();
+      const std::int64_t n = rows * out;
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+      for (std::int64_t i = 0; i < n; ++i) pm[i] = py[i] > 0.0f ? dy[i] : 0.0f;
+      dy = pm;
+    }
     bool fresh = false;
     if (x.requires_grad()) {
       float* dx = x.grad_slot(&fresh).data();
