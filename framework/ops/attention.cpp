@@ -56,15 +56,7 @@ void softmax_rows(float* S, const AttentionShape& s, const float* padding, bool 
       std::fill(row, row + s.Tk, 0.0f);
       continue;
     }
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (std::int64_t j = 0; j < visible; ++j) {
-      row[j] = vmath::exp(row[j] - mx);
-      sum += row[j];
-    }
-    const float inv = 1.0f / sum;
-#pragma omp simd
-    for (std::int64_t j = 0; j < visible; ++j) row[j] *= inv;
+    detail::exp_normalize(row, visible, mx);
     std::fill(row + visible, row + s.Tk, 0.0f);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "framework/ops/vmath.hpp"
 #include "framework/parallel.hpp"
 #include "framework/tensor.hpp"
 
@@ -66,6 +67,20 @@ void binary_kernel(const Tensor& a, const Tensor& b, Tensor& out, F f) {
     float* ro = po + r * inner;
     for (std::int64_t j = 0; j < inner; ++j) store(ro[j], f(ra[j * sa], rb[j * sb]));
   }
+}
+
+/// row[j] = exp(row[j] - max) / sum_k exp(row[k] - max) for j < n: the tail of a
+/// softmax once the row's maximum is known (finite).
+inline void exp_normalize(float* row, std::int64_t n, float max) {
+  float total = 0.0f;
+#pragma omp simd reduction(+ : total)
+  for (std::int64_t j = 0; j < n; ++j) {
+    row[j] = vmath::exp(row[j] - max);
+    total += row[j];
+  }
+  const float inv = 1.0f / total;
+#pragma omp simd
+  for (std::int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
 /// target += scale * (g summed over the axes along which target is broadcast).

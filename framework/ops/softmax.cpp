@@ -70,22 +70,15 @@ Tensor softmax_forward(const char* op, const Variable& x, const Tensor& mask) {
       for (std::int64_t j = 0; j < n; ++j) yr[j] = Log ? kNegInf : 0.0f;
       continue;
     }
-    float total = 0.0f;
     if (Log) {
+      float total = 0.0f;
 #pragma omp simd reduction(+ : total)
       for (std::int64_t j = 0; j < n; ++j) total += vmath::exp(yr[j] - mx);
       const float shift = mx + std::log(total);
 #pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) yr[j] -= shift;
     } else {
-#pragma omp simd reduction(+ : total)
-      for (std::int64_t j = 0; j < n; ++j) {
-        yr[j] = vmath::exp(yr[j] - mx);
-        total += yr[j];
-      }
-      const float inv = 1.0f / total;
-#pragma omp simd
-      for (std::int64_t j = 0; j < n; ++j) yr[j] *= inv;
+      detail::exp_normalize(yr, n, mx);
     }
   }
   return y;
