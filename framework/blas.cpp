@@ -1,16 +1,46 @@
 #include "framework/blas.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 namespace xseq {
 
-void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
-          const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
-          std::int64_t ldc) {
+namespace {
+
+void blas_gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
+               const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+               std::int64_t ldc) {
   if (M == 0 || N == 0) return;
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
               static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
+}
+
+// Below this many rows per thread a row split loses to one BLAS call.
+constexpr std::int64_t kMinRowsPerThread = 16;
+
+}  // namespace
+
+void gemm_rows(int part, int parts, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+               float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+               std::int64_t ldc) {
+  const std::int64_t r0 = M * part / parts, r1 = M * (part + 1) / parts;
+  // Row r of op(A) is row r of A, or column r of A when transposed.
+  blas_gemm(trans_a, trans_b, r1 - r0, N, K, alpha, A + (trans_a ? r0 : r0 * lda), lda, B, ldb, beta, C + r0 * ldc,
+            ldc);
+}
+
+void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
+          const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+          std::int64_t ldc) {
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads > 1 && M >= kMinRowsPerThread * threads) {
+#pragma omp parallel num_threads(threads)
+    gemm_rows(omp_get_thread_num(), omp_get_num_threads(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
+              C, ldc);
+    return;
+  }
+  blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void gemm_batched(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M, std::int64_t N,
