@@ -40,7 +40,7 @@ fi
 if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build build -j2 --target xseq bench_matmul
+cmake --build build -j2 --target xseq_cli bench_matmul  # xseq_cli is build/xseq
 
 models="transformer-small transformer-tiny gru-attn"
 mkdir -p "$(dirname "$out")"
@@ -54,13 +54,17 @@ run_xseq() {  # run_xseq MODEL THREADS [--decode]
   local m="$1" t="$2"; shift 2
   local extra=(--steps "$steps" --warmup 3)
   [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
-  record xseq "$m" "$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")"
+  local json  # assigned apart from `local` so that a failing run stops the script (set -e)
+  json=$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")
+  record xseq "$m" "$json"
 }
 run_pytorch() {  # run_pytorch MODEL THREADS [--decode]
   local m="$1" t="$2"; shift 2
   local extra=(--steps "$steps" --warmup 3)
   [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
-  record pytorch "$m" "$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")"
+  local json
+  json=$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")
+  record pytorch "$m" "$json"
 }
 
 echo "== sgemm ceiling"
