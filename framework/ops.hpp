@@ -120,7 +120,7 @@ Variable embedding(const Variable& weight, const IndexTensor& ids, int padding_i
 Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int ignore_index = -100,
                        float label_smoothing = 0.0f);
 
-// ---- recurrent layers as single ops (ops/gru.cpp) -------------------------------
+// ---- recurrent layers as single ops (ops/gru.cpp, ops/lstm.cpp) -------------------------------
 struct GRUSequence {
   Variable output;  ///< (B, T, H); zero at steps past a sequence's length
   Variable h_last;  ///< (B, H): each sequence's state after its last step
@@ -131,6 +131,17 @@ struct GRUSequence {
 /// (from T-1 down to 0 when `reverse`); later steps keep its state and output 0.
 GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Variable& w_hh,
                          const Variable& b_hh, const std::vector<std::int64_t>& lengths, bool reverse);
+
+struct LSTMSequence {
+  Variable output;          ///< (B, T, H); zero at steps past a sequence's length
+  Variable h_last, c_last;  ///< (B, H) each: the states after each sequence's last step
+};
+/// An LSTM over a whole sequence in one op (ops/lstm.cpp), as gru_sequence:
+/// projected (B, T, 4H) with gates i, f, g, o (PyTorch), h0 and c0 (B, H),
+/// w_hh (4H, H), b_hh (4H).
+LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const Variable& c0,
+                           const Variable& w_hh, const Variable& b_hh, const std::vector<std::int64_t>& lengths,
+                           bool reverse);
 
 // ---- selection (ops/where.cpp) ------------------------------------------------
 /// value where mask != 0, else x. `mask` is broadcastable to x.

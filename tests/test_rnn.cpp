@@ -78,6 +78,45 @@ TEST_CASE("gru_sequence: matches the unfused equations and its gradients check",
                     Catch::Contains("must be (batch 3, time, 12)"));
 }
 
+TEST_CASE("lstm_sequence: matches the unfused equations and its gradients check", "[rnn][gradcheck]") {
+  Rng rng(45);
+  const std::int64_t B = 3, T = 4, H = 3;
+  const Variable gi = param(uniform({B, T, 4 * H}, rng)), h0 = param(uniform({B, H}, rng));
+  const Variable c0 = param(uniform({B, H}, rng));
+  const Variable w = param(uniform({4 * H, H}, rng)), bias = param(uniform({4 * H}, rng));
+  const Lengths lengths{4, 1, 3};
+  for (const bool reverse : {false, true}) {
+    DYNAMIC_SECTION((reverse ? "reverse" : "forward")) {
+      const LSTMSequence fused = lstm_sequence(gi, h0, c0, w, bias, lengths, reverse);
+      for (std::int64_t b = 0; b < B; ++b) {
+        Variable h = narrow(h0, 0, b, 1), c = narrow(c0, 0, b, 1);
+        const std::int64_t n = lengths[static_cast<std::size_t>(b)];
+        for (std::int64_t s = 0; s < n; ++s) {
+          const std::int64_t t = reverse ? n - 1 - s : s;
+          const auto a = split(reshape(narrow(narrow(gi, 0, b, 1), 1, t, 1), {1, 4 * H}) +
+                                   matmul(h, w, false, true) + bias, {H, H, H, H}, 1);
+          c = sigmoid(a[1]) * c + sigmoid(a[0]) * tanh(a[2]);
+          h = sigmoid(a[3]) * tanh(c);
+          for (std::int64_t j = 0; j < H; ++j)
+            CHECK(fused.output.value().at({b, t, j}) == Approx(h.value().at({0, j})).margin(1e-6));
+        }
+        for (std::int64_t t = n; t < T; ++t)
+          for (std::int64_t j = 0; j < H; ++j) CHECK(fused.output.value().at({b, t, j}) == 0.0f);
+        for (std::int64_t j = 0; j < H; ++j) {
+          CHECK(fused.h_last.value().at({b, j}) == Approx(h.value().at({0, j})).margin(1e-6));
+          CHECK(fused.c_last.value().at({b, j}) == Approx(c.value().at({0, j})).margin(1e-6));
+        }
+      }
+      const std::vector<Variable> wrt{gi, h0, c0, w, bias};
+      require_gradients_match([&] { return lstm_sequence(gi, h0, c0, w, bias, lengths, reverse).output; }, wrt);
+      require_gradients_match([&] { return lstm_sequence(gi, h0, c0, w, bias, lengths, reverse).h_last; }, wrt);
+      require_gradients_match([&] { return lstm_sequence(gi, h0, c0, w, bias, lengths, reverse).c_last; }, wrt);
+    }
+  }
+  CHECK_THROWS_WITH(lstm_sequence(gi, h0, narrow(c0, 1, 0, 2), w, bias, lengths, false),
+                    Catch::Contains("initial states h (3, 3) and c (3, 2) must both be (batch, hidden)"));
+}
+
 TEST_CASE("Recurrent: gradients through a padded, bidirectional, 2-layer stack", "[rnn][gradcheck]") {
   Rng rng(42);
   for (const CellType cell : {CellType::gru, CellType::lstm}) {

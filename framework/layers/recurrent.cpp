@@ -1,6 +1,5 @@
 #include "framework/layers/recurrent.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -34,14 +33,6 @@ Variable RecurrentCell::project_input(const Variable& x) const {
   return linear(x, w_ih_, b_ih_);
 }
 
-std::vector<Variable> RecurrentCell::gates(const Variable& projected, const Variable& h) const {
-  const std::int64_t G = w_ih_.dim(0);
-  XSEQ_CHECK(h.ndim() == 2 && h.dim(1) == hidden_ && projected.shape() == Shape({h.dim(0), G}), name_,
-             ": state ", h.shape(), " must be (batch, ", hidden_, ") and the projected input ", projected.shape(),
-             " (batch, ", G, ")");
-  return split(projected + matmul(h, w_hh_, false, true) + b_hh_, std::vector<std::int64_t>(G / hidden_, hidden_), 1);
-}
-
 // ---- GRUCell ------------------------------------------------------------------------------
 // Both entry points run the fused op (ops/gru.cpp); a single step is a sequence of one.
 Variable GRUCell::step(const Variable& gi, const Variable& h) const {
@@ -59,12 +50,19 @@ GRUSequence GRUCell::sequence(const Variable& projected, const Variable& h0, con
 
 // ---- LSTMCell -----------------------------------------------------------------------------
 LSTMState LSTMCell::step(const Variable& gi, const LSTMState& s) const {
-  XSEQ_CHECK(s.c.shape() == s.h.shape(), name_, ": states h ", s.h.shape(), " and c ", s.c.shape(), " differ");
-  const auto g = gates(gi, s.h);
-  LSTMState next;
-  next.c = sigmoid(g[1]) * s.c + sigmoid(g[0]) * tanh(g[2]);
-  next.h = sigmoid(g[3]) * tanh(next.c);
-  return next;
+  const std::int64_t G = 4 * hidden_;
+  XSEQ_CHECK(s.h.ndim() == 2 && s.h.dim(1) == hidden_ && s.c.shape() == s.h.shape() &&
+                 gi.shape() == Shape({s.h.dim(0), G}),
+             name_, ": states h ", s.h.shape(), " and c ", s.c.shape(), " must be (batch, ", hidden_,
+             ") and the projected input ", gi.shape(), " (batch, ", G, ")");
+  const Lengths one(static_cast<std::size_t>(s.h.dim(0)), 1);
+  const LSTMSequence r = lstm_sequence(reshape(gi, {s.h.dim(0), 1, G}), s.h, s.c, w_hh_, b_hh_, one, false);
+  return {r.h_last, r.c_last};
+}
+
+LSTMSequence LSTMCell::sequence(const Variable& projected, const Variable& h0, const Variable& c0,
+                                const Lengths& lengths, bool reverse) const {
+  return lstm_sequence(projected, h0, c0, w_hh_, b_hh_, lengths, reverse);
 }
 
 // ---- Recurrent ----------------------------------------------------------------------------------
@@ -97,37 +95,18 @@ void Recurrent::cell_step(const RecurrentCell& cell, const Variable& gi, Variabl
 
 Variable Recurrent::run_direction(const RecurrentCell& cell, const Variable& x, const Lengths& lengths, bool reverse,
                                   Variable& h, Variable& c) const {
-  const std::int64_t B = x.dim(0), T = x.dim(1);
-  const bool lstm = options_.cell == CellType::lstm;
-  // The input projection for every step at once: one GEMM instead of T.
+  // The input projection for every step at once (one GEMM), then the whole
+  // recurrence as one op.
   const Variable projected = cell.project_input(x);
-  if (!lstm) {
-    GRUSequence r = static_cast<const GRUCell&>(cell).sequence(projected, h, lengths, reverse);
+  if (options_.cell == CellType::lstm) {
+    LSTMSequence r = static_cast<const LSTMCell&>(cell).sequence(projected, h, c, lengths, reverse);
     h = r.h_last;
+    c = r.c_last;
     return r.output;
   }
-  const std::int64_t G = projected.dim(2);
-  std::vector<Variable> outputs(static_cast<std::size_t>(T));
-  for (std::int64_t s = 0; s < T; ++s) {
-    const std::int64_t t = reverse ? T - 1 - s : s;
-    Variable h_new = h, c_new = c;
-    cell_step(cell, reshape(narrow(projected, 1, t, 1), {B, G}), h_new, c_new);
-    // Sequences already past their end keep their state and output 0; the
-    // mask is only built on steps where some sequence has ended.
-    const bool all_valid = std::all_of(lengths.begin(), lengths.end(), [t](std::int64_t n) { return t < n; });
-    if (all_valid) {
-      h = h_new;
-      c = c_new;
-      outputs[static_cast<std::size_t>(t)] = h;
-    } else {
-      Tensor valid({B, 1});
-      for (std::int64_t b = 0; b < B; ++b) valid.data()[b] = t < lengths[static_cast<std::size_t>(b)] ? 1.0f : 0.0f;
-      h = where(valid, h_new, h);
-      if (lstm) c = where(valid, c_new, c);
-      outputs[static_cast<std::size_t>(t)] = h * Variable(valid);
-    }
-  }
-  return stack(outputs, 1);
+  GRUSequence r = static_cast<const GRUCell&>(cell).sequence(projected, h, lengths, reverse);
+  h = r.h_last;
+  return r.output;
 }
 
 Recurrent::State Recurrent::zero_state(std::int64_t batch) const {

@@ -20,8 +20,6 @@ class RecurrentCell : public Module {
 
  protected:
   RecurrentCell(const char* name, std::int64_t input, std::int64_t hidden, std::int64_t gates, Rng& rng);
-  /// g = projected + h W_hh^T + b_hh, split into the gates (B, H) each.
-  std::vector<Variable> gates(const Variable& projected, const Variable& h) const;
   const char* name_;
   std::int64_t hidden_;
   Variable w_ih_, w_hh_, b_ih_, b_hh_;
@@ -53,6 +51,9 @@ class LSTMCell : public RecurrentCell {
   LSTMCell(std::int64_t input, std::int64_t hidden, Rng& rng) : RecurrentCell("LSTMCell", input, hidden, 4, rng) {}
   LSTMState forward(const Variable& x, const LSTMState& state) const { return step(project_input(x), state); }
   LSTMState step(const Variable& projected, const LSTMState& state) const;
+  /// Every step of an already projected sequence (B, T, 4H) as one fused op (lstm_sequence).
+  LSTMSequence sequence(const Variable& projected, const Variable& h0, const Variable& c0, const Lengths& lengths,
+                        bool reverse) const;
 };
 
 enum class CellType { gru, lstm };

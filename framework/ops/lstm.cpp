@@ -1,0 +1,178 @@
+// lstm_sequence: an LSTM layer over a whole sequence as one op, with a hand-written
+// backward through time (the LSTM twin of ops/gru.cpp). A step is one GEMM
+// (h W_hh^T) plus one fused loop over the gates; the backward's weight gradient is
+// one GEMM over all steps.
+//
+// Forward, gate order i, f, g, o (PyTorch), gi = the projected input x W_ih^T + b_ih:
+//   a = gi + h W_hh^T + b_hh
+//   i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
+//   c' = f c + i g,   h' = o tanh(c')
+// Backward, with dh', dc' the gradients reaching h' and c' (from the outputs and
+// from step t+1):
+//   dc~ = dc' + dh' o (1 - tanh(c')^2)
+//   da_o = dh' tanh(c') o (1 - o),  da_i = dc~ g i (1 - i),
+//   da_g = dc~ i (1 - g^2),         da_f = dc~ c f (1 - f)
+//   dc = dc~ f,  dh = da W_hh;  dW_hh = sum_t da_t^T h_t;  db_hh = sum da
+// A row past its length keeps its states and outputs 0: its gradients pass
+// straight through to the previous states.
+#include <memory>
+
+#include "framework/blas.hpp"
+#include "framework/ops.hpp"
+#include "framework/ops/kernels.hpp"
+#include "framework/ops/vmath.hpp"
+
+namespace xseq {
+namespace {
+
+// What backward needs from the forward pass, per processed step s (in processing order).
+struct LSTMSaved {
+  Tensor h_prev;  // (T, B, H): the states each step started from
+  Tensor c_prev;  // (T, B, H)
+  Tensor gates;   // (T, B, 4H): i, f, g, o
+  Tensor tanh_c;  // (T, B, H): tanh(c')
+};
+
+// Below this many state elements the gate loops run on one thread.
+constexpr std::int64_t kGateGrain = 8192;
+
+}  // namespace
+
+LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const Variable& c0, const Variable& w_hh,
+                           const Variable& b_hh, const std::vector<std::int64_t>& lengths, bool reverse) {
+  XSEQ_CHECK(h0.ndim() == 2 && c0.shape() == h0.shape(), "lstm_sequence: initial states h ", h0.shape(), " and c ",
+             c0.shape(), " must both be (batch, hidden)");
+  const std::int64_t B = h0.dim(0), H = h0.dim(1), G = 4 * H;
+  XSEQ_CHECK(projected.ndim() == 3 && projected.dim(0) == B && projected.dim(2) == G,
+             "lstm_sequence: projected input ", projected.shape(), " must be (batch ", B, ", time, ", G, ")");
+  XSEQ_CHECK(w_hh.shape() == Shape({G, H}) && b_hh.shape() == Shape({G}), "lstm_sequence: weight_hh ",
+             w_hh.shape(), " and bias_hh ", b_hh.shape(), " must be (", G, ", ", H, ") and (", G, ",)");
+  const std::int64_t T = projected.dim(1);
+  XSEQ_CHECK(static_cast<std::int64_t>(lengths.size()) == B, "lstm_sequence: ", lengths.size(),
+             " lengths for a batch of ", B);
+  auto lens = std::make_shared<std::vector<std::int64_t>>(lengths);
+
+  // Output and final states in one tensor: (B, T + 2, H), slot T = h, slot T + 1 = c.
+  const std::int64_t slots = T + 2;
+  Tensor packed({B, slots, H});
+  auto saved = std::make_shared<LSTMSaved>(
+      LSTMSaved{Tensor({T, B, H}), Tensor({T, B, H}), Tensor({T, B, G}), Tensor({T, B, H})});
+  Tensor h = h0.value().clone(), c = c0.value().clone();
+  const float* gi = projected.value().data();
+  const float* bias = b_hh.value().data();
+  float* out = packed.data();
+  float* hp = h.data();
+  float* cp = c.data();
+  for (std::int64_t s = 0; s < T; ++s) {
+    const std::int64_t t = reverse ? T - 1 - s : s;
+    float* a_all = saved->gates.data() + s * B * G;
+    float* tc_all = saved->tanh_c.data() + s * B * H;
+    std::copy(hp, hp + B * H, saved->h_prev.data() + s * B * H);
+    std::copy(cp, cp + B * H, saved->c_prev.data() + s * B * H);
+    gemm(false, true, B, G, H, 1.0f, hp, H, w_hh.value().data(), H, 0.0f, a_all, G);
+#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+    for (std::int64_t b = 0; b < B; ++b) {
+      float* o = out + (b * slots + t) * H;
+      if (t >= (*lens)[static_cast<std::size_t>(b)]) {
+        std::fill(o, o + H, 0.0f);
+        continue;
+      }
+      const float* x = gi + (b * T + t) * G;
+      float* a = a_all + b * G;  // pre-activations in, activations out
+      float* hb = hp + b * H;
+      float* cb = cp + b * H;
+      float* tc = tc_all + b * H;
+#pragma omp simd
+      for (std::int64_t j = 0; j < H; ++j) {
+        const float in = vmath::sigmoid(x[j] + a[j] + bias[j]);
+        const float forget = vmath::sigmoid(x[H + j] + a[H + j] + bias[H + j]);
+        const float cell = vmath::tanh(x[2 * H + j] + a[2 * H + j] + bias[2 * H + j]);
+        const float outg = vmath::sigmoid(x[3 * H + j] + a[3 * H + j] + bias[3 * H + j]);
+        a[j] = in;
+        a[H + j] = forget;
+        a[2 * H + j] = cell;
+        a[3 * H + j] = outg;
+        cb[j] = forget * cb[j] + in * cell;
+        tc[j] = vmath::tanh(cb[j]);
+        hb[j] = outg * tc[j];
+        o[j] = hb[j];
+      }
+    }
+  }
+  for (std::int64_t b = 0; b < B; ++b) {
+    std::copy(hp + b * H, hp + (b + 1) * H, out + (b * slots + T) * H);
+    std::copy(cp + b * H, cp + (b + 1) * H, out + (b * slots + T + 1) * H);
+  }
+
+  const Variable result = Variable::from_op(
+      "lstm_sequence", packed, {projected, h0, c0, w_hh, b_hh},
+      [projected, h0, c0, w_hh, b_hh, saved, lens, reverse, B, T, H, G, slots](const Tensor& gout) {
+        Tensor dh({B, H}), dc({B, H});  // gradients reaching the current states
+        Tensor da_all({T, B, G});
+        const float* go = gout.data();
+        float* dh_p = dh.data();
+        float* dc_p = dc.data();
+        for (std::int64_t b = 0; b < B; ++b) {
+          std::copy(go + (b * slots + T) * H, go + (b * slots + T + 1) * H, dh_p + b * H);
+          std::copy(go + (b * slots + T + 1) * H, go + (b * slots + T + 2) * H, dc_p + b * H);
+        }
+        float* dgi = projected.requires_grad() ? projected.grad_buffer().data() : nullptr;
+        for (std::int64_t s = T - 1; s >= 0; --s) {
+          const std::int64_t t = reverse ? T - 1 - s : s;
+          const float* a_all = saved->gates.data() + s * B * G;
+          const float* tc_all = saved->tanh_c.data() + s * B * H;
+          const float* c_prev = saved->c_prev.data() + s * B * H;
+          float* da = da_all.data() + s * B * G;
+#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+          for (std::int64_t b = 0; b < B; ++b) {
+            float* da_b = da + b * G;
+            if (t >= (*lens)[static_cast<std::size_t>(b)]) {
+              std::fill(da_b, da_b + G, 0.0f);  // states kept: dh and dc pass through
+              continue;
+            }
+            const float* a = a_all + b * G;
+            const float* tc = tc_all + b * H;
+            const float* cb = c_prev + b * H;
+            const float* go_b = go + (b * slots + t) * H;
+            float* dh_b = dh_p + b * H;
+            float* dc_b = dc_p + b * H;
+            float* dgi_b = dgi ? dgi + (b * T + t) * G : nullptr;
+#pragma omp simd
+            for (std::int64_t j = 0; j < H; ++j) {
+              const float in = a[j], forget = a[H + j], cell = a[2 * H + j], outg = a[3 * H + j];
+              const float d_h = dh_b[j] + go_b[j];
+              const float d_c = dc_b[j] + d_h * outg * (1.0f - tc[j] * tc[j]);
+              const float d_i = d_c * cell * in * (1.0f - in);
+              const float d_f = d_c * cb[j] * forget * (1.0f - forget);
+              const float d_g = d_c * in * (1.0f - cell * cell);
+              const float d_o = d_h * tc[j] * outg * (1.0f - outg);
+              da_b[j] = d_i;
+              da_b[H + j] = d_f;
+              da_b[2 * H + j] = d_g;
+              da_b[3 * H + j] = d_o;
+              if (dgi_b) {
+                dgi_b[j] += d_i;
+                dgi_b[H + j] += d_f;
+                dgi_b[2 * H + j] += d_g;
+                dgi_b[3 * H + j] += d_o;
+              }
+              dc_b[j] = d_c * forget;
+              dh_b[j] = 0.0f;  // the recurrent part comes from the GEMM below
+            }
+          }
+          gemm(false, false, B, H, G, 1.0f, da, G, w_hh.value().data(), H, 1.0f, dh_p, H);
+        }
+        for (const auto& [state, grad] : {std::pair<const Variable*, const Tensor*>{&h0, &dh}, {&c0, &dc}}) {
+          if (!state->requires_grad()) continue;
+          float* d0 = state->grad_buffer().data();
+          for (std::int64_t i = 0; i < B * H; ++i) d0[i] += grad->data()[i];
+        }
+        if (w_hh.requires_grad())
+          gemm(true, false, G, H, T * B, 1.0f, da_all.data(), G, saved->h_prev.data(), H, 1.0f,
+               w_hh.grad_buffer().data(), H);
+        if (b_hh.requires_grad()) detail::reduce_add_to(da_all, b_hh.grad_buffer());
+      });
+  return {narrow(result, 1, 0, T), reshape(narrow(result, 1, T, 1), {B, H}), reshape(narrow(result, 1, T + 1, 1), {B, H})};
+}
+
+}  // namespace xseq
