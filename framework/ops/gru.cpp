@@ -18,7 +18,7 @@
 
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
-#include "framework/ops/kernels.hpp"
+#include "framework/ops/recurrent.hpp"
 #include "framework/ops/vmath.hpp"
 
 namespace xseq {
@@ -31,23 +31,13 @@ struct GRUSaved {
   Tensor gh;      // (T, B, 3H): h W_hh^T + b_hh (only the n part is read back)
 };
 
-// Below this many state elements the gate loops run on one thread: the work is
-// smaller than waking the other threads.
-constexpr std::int64_t kGateGrain = 8192;
-
 }  // namespace
 
 GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Variable& w_hh, const Variable& b_hh,
                          const std::vector<std::int64_t>& lengths, bool reverse) {
-  XSEQ_CHECK(h0.ndim() == 2, "gru_sequence: initial state must be (batch, hidden), got ", h0.shape());
-  const std::int64_t B = h0.dim(0), H = h0.dim(1), G = 3 * H;
-  XSEQ_CHECK(projected.ndim() == 3 && projected.dim(0) == B && projected.dim(2) == G,
-             "gru_sequence: projected input ", projected.shape(), " must be (batch ", B, ", time, ", G, ")");
-  XSEQ_CHECK(w_hh.shape() == Shape({G, H}) && b_hh.shape() == Shape({G}), "gru_sequence: weight_hh ",
-             w_hh.shape(), " and bias_hh ", b_hh.shape(), " must be (", G, ", ", H, ") and (", G, ",)");
-  const std::int64_t T = projected.dim(1);
-  XSEQ_CHECK(static_cast<std::int64_t>(lengths.size()) == B, "gru_sequence: ", lengths.size(),
-             " lengths for a batch of ", B);
+  // Plain variables rather than structured bindings: C++17 lambdas cannot capture those.
+  const detail::RecurrentShape shape = detail::check_recurrent("gru_sequence", projected, h0, w_hh, b_hh, lengths, 3);
+  const std::int64_t B = shape.B, T = shape.T, H = shape.H, G = shape.G;
   auto lens = std::make_shared<std::vector<std::int64_t>>(lengths);
 
   // Output and final state in one tensor: (B, T + 1, H), slot T = the final state.
@@ -64,7 +54,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
     float* gates = saved->gates.data() + s * B * G;
     std::copy(hp, hp + B * H, saved->h_prev.data() + s * B * H);
     gemm(false, true, B, G, H, 1.0f, hp, H, w_hh.value().data(), H, 0.0f, gh, G);
-#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+#pragma omp parallel for if (B * H > detail::kGateGrain) schedule(static)
     for (std::int64_t b = 0; b < B; ++b) {
       float* o = out + (b * (T + 1) + t) * H;
       float* hb = hp + b * H;
@@ -90,7 +80,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
       }
     }
   }
-  for (std::int64_t b = 0; b < B; ++b) std::copy(hp + b * H, hp + (b + 1) * H, out + (b * (T + 1) + T) * H);
+  detail::state_to_slot(hp, out, T + 1, T, B, H);
 
   const Variable result = Variable::from_op(
       "gru_sequence", packed, {projected, h0, w_hh, b_hh},
@@ -99,7 +89,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
         Tensor dgh_all({T, B, G});
         const float* go = gout.data();
         float* dh_p = dh.data();
-        for (std::int64_t b = 0; b < B; ++b) std::copy(go + (b * (T + 1) + T) * H, go + (b * (T + 1) + T + 1) * H, dh_p + b * H);
+        detail::slot_to_state(go, dh_p, T + 1, T, B, H);
         float* dgi = projected.requires_grad() ? projected.grad_buffer().data() : nullptr;
         for (std::int64_t s = T - 1; s >= 0; --s) {
           const std::int64_t t = reverse ? T - 1 - s : s;
@@ -107,7 +97,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
           const float* gh = saved->gh.data() + s * B * G;
           const float* hprev = saved->h_prev.data() + s * B * H;
           float* dgh = dgh_all.data() + s * B * G;
-#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+#pragma omp parallel for if (B * H > detail::kGateGrain) schedule(static)
           for (std::int64_t b = 0; b < B; ++b) {
             float* dgh_b = dgh + b * G;
             if (t >= (*lens)[static_cast<std::size_t>(b)]) {
@@ -140,17 +130,8 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
           }
           gemm(false, false, B, H, G, 1.0f, dgh, G, w_hh.value().data(), H, 1.0f, dh_p, H);
         }
-        if (h0.requires_grad()) {
-          float* d0 = h0.grad_buffer().data();
-          for (std::int64_t i = 0; i < B * H; ++i) d0[i] += dh_p[i];
-        }
-        if (w_hh.requires_grad())
-          gemm(true, false, G, H, T * B, 1.0f, dgh_all.data(), G, saved->h_prev.data(), H, 1.0f,
-               w_hh.grad_buffer().data(), H);
-        if (b_hh.requires_grad()) {
-          Tensor& db = b_hh.grad_buffer();
-          detail::reduce_add_to(dgh_all, db);
-        }
+        detail::add_state_grad(h0, dh);
+        detail::recurrent_weight_grads(w_hh, b_hh, dgh_all, saved->h_prev);
       });
   return {narrow(result, 1, 0, T), reshape(narrow(result, 1, T, 1), {B, H})};
 }

@@ -19,7 +19,7 @@
 
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
-#include "framework/ops/kernels.hpp"
+#include "framework/ops/recurrent.hpp"
 #include "framework/ops/vmath.hpp"
 
 namespace xseq {
@@ -33,23 +33,15 @@ struct LSTMSaved {
   Tensor tanh_c;  // (T, B, H): tanh(c')
 };
 
-// Below this many state elements the gate loops run on one thread.
-constexpr std::int64_t kGateGrain = 8192;
-
 }  // namespace
 
 LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const Variable& c0, const Variable& w_hh,
                            const Variable& b_hh, const std::vector<std::int64_t>& lengths, bool reverse) {
   XSEQ_CHECK(h0.ndim() == 2 && c0.shape() == h0.shape(), "lstm_sequence: initial states h ", h0.shape(), " and c ",
              c0.shape(), " must both be (batch, hidden)");
-  const std::int64_t B = h0.dim(0), H = h0.dim(1), G = 4 * H;
-  XSEQ_CHECK(projected.ndim() == 3 && projected.dim(0) == B && projected.dim(2) == G,
-             "lstm_sequence: projected input ", projected.shape(), " must be (batch ", B, ", time, ", G, ")");
-  XSEQ_CHECK(w_hh.shape() == Shape({G, H}) && b_hh.shape() == Shape({G}), "lstm_sequence: weight_hh ",
-             w_hh.shape(), " and bias_hh ", b_hh.shape(), " must be (", G, ", ", H, ") and (", G, ",)");
-  const std::int64_t T = projected.dim(1);
-  XSEQ_CHECK(static_cast<std::int64_t>(lengths.size()) == B, "lstm_sequence: ", lengths.size(),
-             " lengths for a batch of ", B);
+  // Plain variables rather than structured bindings: C++17 lambdas cannot capture those.
+  const detail::RecurrentShape shape = detail::check_recurrent("lstm_sequence", projected, h0, w_hh, b_hh, lengths, 4);
+  const std::int64_t B = shape.B, T = shape.T, H = shape.H, G = shape.G;
   auto lens = std::make_shared<std::vector<std::int64_t>>(lengths);
 
   // Output and final states in one tensor: (B, T + 2, H), slot T = h, slot T + 1 = c.
@@ -70,7 +62,7 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
     std::copy(hp, hp + B * H, saved->h_prev.data() + s * B * H);
     std::copy(cp, cp + B * H, saved->c_prev.data() + s * B * H);
     gemm(false, true, B, G, H, 1.0f, hp, H, w_hh.value().data(), H, 0.0f, a_all, G);
-#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+#pragma omp parallel for if (B * H > detail::kGateGrain) schedule(static)
     for (std::int64_t b = 0; b < B; ++b) {
       float* o = out + (b * slots + t) * H;
       if (t >= (*lens)[static_cast<std::size_t>(b)]) {
@@ -99,10 +91,8 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
       }
     }
   }
-  for (std::int64_t b = 0; b < B; ++b) {
-    std::copy(hp + b * H, hp + (b + 1) * H, out + (b * slots + T) * H);
-    std::copy(cp + b * H, cp + (b + 1) * H, out + (b * slots + T + 1) * H);
-  }
+  detail::state_to_slot(hp, out, slots, T, B, H);
+  detail::state_to_slot(cp, out, slots, T + 1, B, H);
 
   const Variable result = Variable::from_op(
       "lstm_sequence", packed, {projected, h0, c0, w_hh, b_hh},
@@ -112,10 +102,8 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
         const float* go = gout.data();
         float* dh_p = dh.data();
         float* dc_p = dc.data();
-        for (std::int64_t b = 0; b < B; ++b) {
-          std::copy(go + (b * slots + T) * H, go + (b * slots + T + 1) * H, dh_p + b * H);
-          std::copy(go + (b * slots + T + 1) * H, go + (b * slots + T + 2) * H, dc_p + b * H);
-        }
+        detail::slot_to_state(go, dh_p, slots, T, B, H);
+        detail::slot_to_state(go, dc_p, slots, T + 1, B, H);
         float* dgi = projected.requires_grad() ? projected.grad_buffer().data() : nullptr;
         for (std::int64_t s = T - 1; s >= 0; --s) {
           const std::int64_t t = reverse ? T - 1 - s : s;
@@ -123,7 +111,7 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
           const float* tc_all = saved->tanh_c.data() + s * B * H;
           const float* c_prev = saved->c_prev.data() + s * B * H;
           float* da = da_all.data() + s * B * G;
-#pragma omp parallel for if (B * H > kGateGrain) schedule(static)
+#pragma omp parallel for if (B * H > detail::kGateGrain) schedule(static)
           for (std::int64_t b = 0; b < B; ++b) {
             float* da_b = da + b * G;
             if (t >= (*lens)[static_cast<std::size_t>(b)]) {
@@ -162,15 +150,9 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
           }
           gemm(false, false, B, H, G, 1.0f, da, G, w_hh.value().data(), H, 1.0f, dh_p, H);
         }
-        for (const auto& [state, grad] : {std::pair<const Variable*, const Tensor*>{&h0, &dh}, {&c0, &dc}}) {
-          if (!state->requires_grad()) continue;
-          float* d0 = state->grad_buffer().data();
-          for (std::int64_t i = 0; i < B * H; ++i) d0[i] += grad->data()[i];
-        }
-        if (w_hh.requires_grad())
-          gemm(true, false, G, H, T * B, 1.0f, da_all.data(), G, saved->h_prev.data(), H, 1.0f,
-               w_hh.grad_buffer().data(), H);
-        if (b_hh.requires_grad()) detail::reduce_add_to(da_all, b_hh.grad_buffer());
+        detail::add_state_grad(h0, dh);
+        detail::add_state_grad(c0, dc);
+        detail::recurrent_weight_grads(w_hh, b_hh, da_all, saved->h_prev);
       });
   return {narrow(result, 1, 0, T), reshape(narrow(result, 1, T, 1), {B, H}), reshape(narrow(result, 1, T + 1, 1), {B, H})};
 }
