@@ -27,8 +27,8 @@ def main(path):
         values = [r[field] for r in runs.get((name, mode, threads, framework), [])]
         return statistics.median(values) if values else None
 
-    names = sorted({k[0] for k in runs}, key=lambda n: ["transformer-small", "transformer-tiny", "gru-attn"].index(n)
-                   if n in ("transformer-small", "transformer-tiny", "gru-attn") else 9)
+    order = ["transformer-small", "transformer-tiny", "gru-attn"]  # the order; other names last
+    names = sorted({k[0] for k in runs}, key=lambda n: order.index(n) if n in order else len(order))
     threads_list = sorted({k[2] for k in runs})
     print()
     print("| model | mode | threads | runs | xseq ms/step | PyTorch ms/step | xseq tok/s | PyTorch tok/s | "

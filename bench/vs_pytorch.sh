@@ -46,25 +46,26 @@ models="transformer-small transformer-tiny gru-attn"
 mkdir -p "$(dirname "$out")"
 : > "$out"
 
-# Tag each JSON line with its framework and model name, then keep it.
-record() {  # record FRAMEWORK MODEL JSON
-  printf '%s\n' "$3" | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]=sys.argv[1]; r["name"]=sys.argv[2]; print(json.dumps(r))' "$1" "$2" >> "$out"
-}
-run_xseq() {  # run_xseq MODEL THREADS [--decode]
-  local m="$1" t="$2"; shift 2
+# One benchmark run, its JSON line tagged with the framework and model name.
+run() {  # run xseq|pytorch MODEL THREADS [--decode]
+  local framework="$1" m="$2" t="$3"; shift 3
   local extra=(--steps "$steps" --warmup 3)
   [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
   local json  # assigned apart from `local` so that a failing run stops the script (set -e)
-  json=$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")
-  record xseq "$m" "$json"
+  if [ "$framework" = xseq ]; then
+    json=$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")
+  else
+    json=$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")
+  fi
+  printf '%s\n' "$json" | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]=sys.argv[1]; r["name"]=sys.argv[2]; print(json.dumps(r))' "$framework" "$m" >> "$out"
 }
-run_pytorch() {  # run_pytorch MODEL THREADS [--decode]
-  local m="$1" t="$2"; shift 2
-  local extra=(--steps "$steps" --warmup 3)
-  [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
-  local json
-  json=$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")
-  record pytorch "$m" "$json"
+# Both frameworks one after the other; which goes first swaps every repetition,
+# so that both see the same machine state.
+run_pair() {  # run_pair REP MODEL THREADS [--decode]
+  local rep="$1"; shift
+  echo "== rep $rep/$reps threads=$2 $1 ${3:-}"
+  if [ $((rep % 2)) -eq 1 ]; then run xseq "$@"; run pytorch "$@"
+  else run pytorch "$@"; run xseq "$@"; fi
 }
 
 echo "== sgemm ceiling"
@@ -72,18 +73,10 @@ for t in $threads_list; do
   ./build/bench_matmul --ceiling "$t" --repeats 10 | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]="sgemm"; print(json.dumps(r))' >> "$out"
 done
 
-# Alternate the two frameworks run by run, and swap which goes first every
-# repetition, so that both see the same machine state.
 for rep in $(seq 1 "$reps"); do
   for t in $threads_list; do
-    for m in $models; do
-      echo "== rep $rep/$reps threads=$t $m"
-      if [ $((rep % 2)) -eq 1 ]; then run_xseq "$m" "$t"; run_pytorch "$m" "$t"
-      else run_pytorch "$m" "$t"; run_xseq "$m" "$t"; fi
-    done
-    echo "== rep $rep/$reps threads=$t transformer-small decode"
-    if [ $((rep % 2)) -eq 1 ]; then run_xseq transformer-small "$t" --decode; run_pytorch transformer-small "$t" --decode
-    else run_pytorch transformer-small "$t" --decode; run_xseq transformer-small "$t" --decode; fi
+    for m in $models; do run_pair "$rep" "$m" "$t"; done
+    run_pair "$rep" transformer-small "$t" --decode
   done
 done
 

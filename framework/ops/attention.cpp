@@ -61,15 +61,11 @@ void softmax_rows(float* S, const AttentionShape& s, const float* padding, bool 
   }
 }
 
-// out[i] = in[i] * D(first + i) / (1 - p) with D the keep mask (the hash of ops/dropout.cpp).
-void drop(const float* in, float* out, std::int64_t n, float p, std::uint32_t key, std::uint64_t first) {
-  const float scale = 1.0f / (1.0f - p);
-  const auto threshold = static_cast<std::int32_t>(std::ceil(double(p) * 16777216.0));
+// out[i] = in[i] * D(first + i) / (1 - p): dropout's mask over one pair's block
+// of the weights, which starts at element `first` of the draw.
+void drop(const detail::DropoutMask& mask, const float* in, float* out, std::int64_t n, std::uint64_t first) {
 #pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto bits = static_cast<std::int32_t>(Rng::hash32(key, static_cast<std::uint32_t>(first + i)) >> 8);
-    out[i] = bits >= threshold ? in[i] * scale : 0.0f;
-  }
+  for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] * mask(first + std::uint64_t(i));
 }
 
 
@@ -150,7 +146,7 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
   XSEQ_CHECK(!dropping || s.pairs() * s.Tq * s.Tk < (std::int64_t(1) << 32), "packed_attention: too many weights");
   const std::uint64_t seed = dropping ? rng->seed() : 0;
   const std::uint64_t first = dropping ? rng->reserve(std::uint64_t(s.pairs() * s.Tq * s.Tk)) : 0;
-  const auto key = static_cast<std::uint32_t>(Rng::hash(seed, first));
+  const detail::DropoutMask mask(dropping ? dropout_p : 0.0f, seed, first);
 
   Tensor P({s.B, heads, s.Tq, s.Tk});
   Tensor out({s.B, s.Tq, s.ldv()});
@@ -167,7 +163,7 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
       pair_weights(s, pair, pq, pk, pad, causal, Pp);
       const float* W = Pp;
       if (dropping) {
-        drop(Pp, dropped.data(), s.Tq * s.Tk, dropout_p, key, std::uint64_t(s.p_offset(pair)));
+        drop(mask, Pp, dropped.data(), s.Tq * s.Tk, std::uint64_t(s.p_offset(pair)));
         W = dropped.data();
       }
       gemm(false, false, s.Tq, s.dv, s.Tk, 1.0f, W, s.Tk, pv + s.v_at(pair), s.ldv(), 0.0f, out.data() + s.o_at(pair),
@@ -176,8 +172,8 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
   }
   if (weights) *weights = P;
 
-  return Variable::from_op("packed_attention", out, {q, k, v}, [q, k, v, P, s, dropping, dropout_p,
-                                                                 key](const Tensor& gout) {
+  return Variable::from_op("packed_attention", out, {q, k, v}, [q, k, v, P, s, dropping,
+                                                                 mask](const Tensor& gout) {
     const GradSlots g({q, k, v});
     const float* pq = q.value().data();
     const float* pk = k.value().data();
@@ -192,14 +188,14 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
         const float* dO = gout.data() + s.o_at(pair);
         const float* W = Pp;
         if (dropping) {
-          drop(Pp, dropped.data(), n, dropout_p, key, std::uint64_t(s.p_offset(pair)));
+          drop(mask, Pp, dropped.data(), n, std::uint64_t(s.p_offset(pair)));
           W = dropped.data();
         }
         if (g.data[2])  // dV = Pd^T dO
           gemm(true, false, s.Tk, s.dv, s.Tq, 1.0f, W, s.Tk, dO, s.ldv(), g.beta[2], g.data[2] + s.v_at(pair), s.ldv());
         if (!g.data[0] && !g.data[1]) continue;
         gemm(false, true, s.Tq, s.Tk, s.dv, 1.0f, dO, s.ldv(), pv + s.v_at(pair), s.ldv(), 0.0f, dP.data(), s.Tk);
-        if (dropping) drop(dP.data(), dP.data(), n, dropout_p, key, std::uint64_t(s.p_offset(pair)));
+        if (dropping) drop(mask, dP.data(), dP.data(), n, std::uint64_t(s.p_offset(pair)));
         pair_weights_backward(s, pair, Pp, dP.data(), pq, pk, g.data[0], g.beta[0], g.data[1], g.beta[1]);
       }
     }

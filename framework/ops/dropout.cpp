@@ -1,7 +1,7 @@
 // Inverted dropout. The keep mask is a pure function of (rng seed, counter),
 // so backward regenerates it instead of storing it, and the mask is the same
-// for any thread count. Element i of a draw hashes (key, i) with a 32-bit mixer
-// (vectorises on AVX2); the key comes from the Rng's 64-bit stream.
+// for any thread count. The mask itself is detail::DropoutMask (ops/kernels.hpp):
+// a 32-bit hash that vectorises on AVX2.
 //   y = x * keep / (1 - p),  dx = dy * keep / (1 - p)
 #include <cmath>
 
@@ -14,15 +14,10 @@ namespace {
 template <bool Accumulate>
 void apply_mask(const float* in, float* out, std::int64_t n, float p, std::uint64_t seed,
                 std::uint64_t first) {
-  const auto key = static_cast<std::uint32_t>(Rng::hash(seed, first));
-  const float scale = 1.0f / (1.0f - p);
-  // Keep when the top 24 bits of the hash, as a uniform in [0, 1), are >= p
-  // (compared as integers so the loop vectorises).
-  const std::int32_t threshold = static_cast<std::int32_t>(std::ceil(double(p) * 16777216.0));
+  const detail::DropoutMask mask(p, seed, first);
 #pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
-    const auto bits = static_cast<std::int32_t>(Rng::hash32(key, static_cast<std::uint32_t>(i)) >> 8);
-    const float v = in[i] * (bits >= threshold ? scale : 0.0f);
+    const float v = in[i] * mask(std::uint64_t(i));
     if constexpr (Accumulate) out[i] += v; else out[i] = v;
   }
 }

@@ -3,10 +3,12 @@
 // public API.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "framework/ops/vmath.hpp"
 #include "framework/parallel.hpp"
+#include "framework/random.hpp"
 #include "framework/tensor.hpp"
 
 namespace xseq::detail {
@@ -68,6 +70,27 @@ void binary_kernel(const Tensor& a, const Tensor& b, Tensor& out, F f) {
     for (std::int64_t j = 0; j < inner; ++j) store(ro[j], f(ra[j * sa], rb[j * sb]));
   }
 }
+
+/// The keep mask of one dropout draw (ops/dropout.cpp, the attention weights in
+/// ops/attention.cpp): element i of a draw of counters [first, first + n) keeps
+/// its value, scaled by 1/(1-p), when the top 24 bits of hash32(key, i) are >= p
+/// as a 24-bit integer (integer compare so the loop vectorises); the key comes
+/// from the Rng's 64-bit stream at `first`. A pure function of (seed, first, i):
+/// backward regenerates it.
+struct DropoutMask {
+  std::uint32_t key;
+  std::int32_t threshold;
+  float scale;
+  DropoutMask(float p, std::uint64_t seed, std::uint64_t first)
+      : key(static_cast<std::uint32_t>(Rng::hash(seed, first))),
+        threshold(static_cast<std::int32_t>(std::ceil(double(p) * 16777216.0))),
+        scale(1.0f / (1.0f - p)) {}
+  /// The factor for element i: 1/(1-p) or 0.
+  float operator()(std::uint64_t i) const {
+    const auto bits = static_cast<std::int32_t>(Rng::hash32(key, static_cast<std::uint32_t>(i)) >> 8);
+    return bits >= threshold ? scale : 0.0f;
+  }
+};
 
 /// row[j] = exp(row[j] - max) / sum_k exp(row[k] - max) for j < n: the tail of a
 /// softmax once the row's maximum is known (finite).

@@ -14,28 +14,6 @@
 #include "framework/ops/kernels.hpp"
 
 namespace xseq {
-namespace {
-
-// db[j] (+)= sum_r dy[r, j], parallel over blocks of columns so that each
-// thread owns its outputs (no reduction across threads, same result for any
-// thread count).
-void column_sums(const float* dy, std::int64_t rows, std::int64_t cols, float* db, bool fresh) {
-  constexpr std::int64_t kBlock = 64;
-  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
-#pragma omp parallel for if (rows * cols > kParallelGrain) schedule(static)
-  for (std::int64_t blk = 0; blk < blocks; ++blk) {
-    const std::int64_t j0 = blk * kBlock, j1 = std::min(cols, j0 + kBlock);
-    float acc[kBlock] = {};
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* row = dy + r * cols;
-#pragma omp simd
-      for (std::int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
-    }
-    for (std::int64_t j = j0; j < j1; ++j) db[j] = fresh ? acc[j - j0] : db[j] + acc[j - j0];
-  }
-}
-
-}  // namespace
 
 Variable linear(const Variable& x, const Variable& w, const Variable& b, bool relu) {
   XSEQ_CHECK(w.ndim() == 2, "linear: weight must be (out, in), got ", w.shape());
@@ -76,7 +54,7 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
       for (std::int64_t i = 0; i < n; ++i) pm[i] = py[i] > 0.0f ? dy[i] : 0.0f;
       dy = pm;
     }
-    bool fresh_x = false, fresh_w = false, fresh = false;
+    bool fresh_x = false, fresh_w = false;
     float* dx = x.requires_grad() ? x.grad_slot(&fresh_x).data() : nullptr;
     float* dw = w.requires_grad() ? w.grad_slot(&fresh_w).data() : nullptr;
     const float* pw = w.value().data();
@@ -100,10 +78,7 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
       if (dx) gemm(false, false, rows, in, out, 1.0f, dy, out, pw, in, fresh_x ? 0.0f : 1.0f, dx, in);
       if (dw) gemm(true, false, out, in, rows, 1.0f, dy, out, px, in, fresh_w ? 0.0f : 1.0f, dw, in);
     }
-    if (b.defined() && b.requires_grad()) {
-      float* db = b.grad_slot(&fresh).data();
-      column_sums(dy, rows, out, db, fresh);
-    }
+    if (b.defined() && b.requires_grad()) detail::reduce_add_to(relu ? masked : gy, b.grad_buffer());
   });
 }
 
