@@ -1,6 +1,7 @@
 #include "datasets/corpus.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,28 +36,56 @@ void ParallelText::add(std::string_view source, std::string_view target, std::in
 // ---- readers --------------------------------------------------------------------------
 namespace {
 
+// Reads the file in 64 KiB chunks and checks a line's length while it grows,
+// so memory stays bounded by kMaxLineBytes whatever the file holds
+// (std::getline would first read a line whole, however long).
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+  explicit LineReader(const std::string& path) : path_(path), in_(path, std::ios::binary), buffer_(64 << 10) {
     XSEQ_CHECK(in_.is_open(), "cannot open '", path, "' (missing or unreadable)");
-    static thread_local std::vector<char> buffer(1 << 20);
-    in_.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
   }
-  /// The next line without its '\n' (and '\r'), checked for valid UTF-8.
+  /// The next line without its '\n' (and '\r'), checked by check_text_line.
   bool next(std::string& line) {
-    if (!std::getline(in_, line)) return false;
-    ++number_;
+    line.clear();
+    bool any = false;
+    while (pos_ < end_ || fill()) {
+      any = true;
+      const char* start = buffer_.data() + pos_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+      const std::size_t n = newline ? static_cast<std::size_t>(newline - start) : end_ - pos_;
+      check_length(line.size() + n, kMaxLineBytes + 1);  // + 1: room for a CRLF's '\r'
+      line.append(start, n);
+      pos_ += n + (newline ? 1 : 0);
+      if (newline) break;
+    }
+    if (!any) return false;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::size_t bad = find_invalid_utf8(line);
-    XSEQ_CHECK(bad == std::string::npos, path_, ":", number_, ": invalid UTF-8 at byte ", bad + 1, " of the line");
+    check_length(line.size(), kMaxLineBytes);
+    ++number_;
+    if (number_ == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // a byte order mark
+    check_text_line(line, path_, number_);
     return true;
   }
   std::int64_t number() const { return number_; }
   const std::string& path() const { return path_; }
 
  private:
+  bool fill() {
+    in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    pos_ = 0;
+    end_ = static_cast<std::size_t>(in_.gcount());
+    XSEQ_CHECK(end_ > 0 || in_.eof(), "cannot read '", path_, "' (I/O error after line ", number_, ")");
+    return end_ > 0;
+  }
+  void check_length(std::size_t bytes, std::size_t limit) const {
+    XSEQ_CHECK(bytes <= limit, path_, ":", number_ + 1, ": line longer than ", kMaxLineBytes,
+               " bytes (1 MiB, the longest line xseq reads; is this a text file with one sentence per line?)");
+  }
+
   std::string path_;
   std::ifstream in_;
+  std::vector<char> buffer_;
+  std::size_t pos_ = 0, end_ = 0;
   std::int64_t number_ = 0;
 };
 
@@ -165,6 +194,7 @@ std::string EncodeReport::summary(const std::string& origin) const {
   std::ostringstream out;
   out << origin << ": kept " << pairs_kept << " of " << pairs_read << " pairs";
   if (dropped_too_long > 0) out << "; dropped " << dropped_too_long << " with a side longer than max_len";
+  if (truncated > 0) out << "; truncated " << truncated << " with a side longer than the length limit";
   if (source_unknown + target_unknown > 0)
     out << "; " << source_unknown << " source and " << target_unknown << " target tokens unknown (mapped to <unk>)";
   return out.str();
@@ -189,10 +219,14 @@ TokenizedCorpus encode_corpus(const ParallelText& text, const Tokenizer& source_
   };
   for (std::int64_t i = 0; i < text.size(); ++i) {
     ++r.pairs_read;
-    const auto src = source_tokenizer.encode(text.source(i));
-    const auto tgt = target_tokenizer.encode(text.target(i));
+    auto src = source_tokenizer.encode(text.source(i));
+    auto tgt = target_tokenizer.encode(text.target(i));
     const std::int64_t longest = static_cast<std::int64_t>(std::max(src.size(), tgt.size()));
-    if (options.max_len > 0 && longest > options.max_len) {
+    if (options.max_len > 0 && longest > options.max_len && options.over_long == OverLong::truncate) {
+      src.resize(std::min<std::size_t>(src.size(), static_cast<std::size_t>(options.max_len)));
+      tgt.resize(std::min<std::size_t>(tgt.size(), static_cast<std::size_t>(options.max_len)));
+      ++r.truncated;
+    } else if (options.max_len > 0 && longest > options.max_len) {
       XSEQ_CHECK(options.over_long == OverLong::drop, text.origin(), ":", text.line(i), ": the ",
                  (src.size() >= tgt.size() ? "source" : "target"), " side has ", longest,
                  " tokens, more than max_len ", options.max_len, " (or set over-long pairs to be dropped)");

@@ -40,9 +40,16 @@ class ParallelText {
   std::vector<std::uint32_t> lines_;
 };
 
+/// The longest line a corpus reader accepts, in bytes without the line ending
+/// (1 MiB). Longer lines are an error naming the file and line, found before
+/// the line is held in memory whole (a file without newlines cannot exhaust it).
+constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
+
 /// `source<TAB>target` per line. Errors name the file and line: a missing or
-/// empty file, invalid UTF-8, a line without a tab (or with two), an empty side.
-/// A trailing '\r' (CRLF files) is dropped.
+/// empty file, invalid UTF-8, a control character other than TAB (NUL, a stray
+/// CR, ESC, ...), a line longer than kMaxLineBytes, a line without a tab (or
+/// with two), an empty side. A trailing '\r' (CRLF files) and a UTF-8 byte
+/// order mark at the start of the file are dropped.
 ParallelText read_tsv(const std::string& path);
 /// Line i of `source_path` pairs with line i of `target_path`; the same checks,
 /// plus files of different lengths.
@@ -96,7 +103,8 @@ class TokenizedCorpus {
   std::vector<std::uint32_t> origin_index_;
 };
 
-enum class OverLong { drop, reject };
+/// Pairs with a side over max_len: dropped (counted), an error, or cut to max_len (counted; eval/translate).
+enum class OverLong { drop, reject, truncate };
 
 struct EncodeOptions {
   std::int64_t max_len = 0;  ///< per side, in tokens (0 = no limit)
@@ -104,7 +112,7 @@ struct EncodeOptions {
 };
 
 struct EncodeReport {
-  std::int64_t pairs_read = 0, pairs_kept = 0, dropped_too_long = 0;
+  std::int64_t pairs_read = 0, pairs_kept = 0, dropped_too_long = 0, truncated = 0;
   std::int64_t source_unknown = 0, target_unknown = 0;  ///< tokens mapped to <unk>
   /// "kept 998 of 1000 pairs; dropped 2 longer than max_len 50 tokens; 3 target tokens unknown ..."
   std::string summary(const std::string& origin) const;

@@ -4,9 +4,9 @@
 #include <sentencepiece_trainer.h>
 
 #include <fstream>
-#include <sstream>
 #include <unordered_map>
 
+#include "datasets/read_file.hpp"
 #include "datasets/utf8.hpp"
 #include "framework/error.hpp"
 
@@ -96,12 +96,9 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_serialized(
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  XSEQ_CHECK(in.good(), "sentencepiece: cannot open model file '", path, "'");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
+  const std::string bytes = read_whole_file(path, "sentencepiece", "model file ");
   try {
-    return from_serialized(bytes.str());
+    return from_serialized(bytes);
   } catch (const Error& e) {
     XSEQ_CHECK(false, "sentencepiece: '", path, "' is not a SentencePiece model (", e.what(), ")");
   }

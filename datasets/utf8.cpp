@@ -1,5 +1,9 @@
 #include "datasets/utf8.hpp"
 
+#include <cstdio>
+
+#include "framework/error.hpp"
+
 namespace xseq {
 namespace {
 
@@ -38,6 +42,28 @@ std::size_t find_invalid_utf8(std::string_view text) {
     i += n;
   }
   return std::string_view::npos;
+}
+
+std::size_t find_control_character(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 && c != '\t') return i;
+  }
+  return std::string_view::npos;
+}
+
+void check_text_line(std::string_view line, const std::string& origin, std::int64_t line_number) {
+  const std::size_t bad = find_invalid_utf8(line);
+  XSEQ_CHECK(bad == std::string_view::npos, origin, ":", line_number, ": invalid UTF-8 at byte ", bad + 1,
+             " of the line");
+  const std::size_t ctl = find_control_character(line);
+  if (ctl == std::string_view::npos) return;
+  const auto c = static_cast<unsigned char>(line[ctl]);
+  char code[8];
+  std::snprintf(code, sizeof code, "U+%04X", c);
+  const char* what = c == 0 ? "a NUL byte (U+0000)" : c == '\r' ? "a carriage return (U+000D)" : nullptr;
+  XSEQ_CHECK(false, origin, ":", line_number, ": ", (what ? what : "control character "), (what ? "" : code),
+             " at byte ", ctl + 1, " of the line (text may hold no control characters but TAB; lines end in LF or CRLF)");
 }
 
 std::vector<std::string> split_code_points(std::string_view text) {

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "datasets/read_file.hpp"
+#include "datasets/utf8.hpp"
 #include "framework/error.hpp"
 
 namespace xseq {
@@ -24,6 +26,8 @@ Vocab::Vocab(const std::vector<std::string>& tokens) {
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
     XSEQ_CHECK(!tokens_[i].empty(), "Vocab: token ", i, " is empty");
     XSEQ_CHECK(tokens_[i].find('\n') == std::string::npos, "Vocab: token ", i, " contains a newline");
+    // A checkpoint stores the vocabulary as a C string: a NUL would cut it short.
+    XSEQ_CHECK(tokens_[i].find('\0') == std::string::npos, "Vocab: token ", i, " contains a NUL byte");
     const bool inserted = index_.emplace(tokens_[i], static_cast<std::int32_t>(i)).second;
     XSEQ_CHECK(inserted, "Vocab: token '", tokens_[i], "' appears twice",
                (i < 4 || index_.at(tokens_[i]) < 4 ? " (it is a special token)" : ""));
@@ -52,7 +56,20 @@ Vocab Vocab::deserialize(const std::string& text, const std::string& origin) {
   XSEQ_CHECK(std::getline(in, line) && line == kHeader, origin, ":1: not an xseq vocabulary (expected the header '",
              kHeader, "')");
   std::vector<std::string> tokens;
-  while (std::getline(in, line)) tokens.push_back(line);
+  std::unordered_map<std::string, std::int64_t> first_line;
+  for (std::int64_t number = 2; std::getline(in, line); ++number) {
+    XSEQ_CHECK(!line.empty(), origin, ":", number, ": empty line (a vocabulary holds one token per line)");
+    const std::size_t bad = find_invalid_utf8(line);
+    XSEQ_CHECK(bad == std::string::npos, origin, ":", number, ": invalid UTF-8 at byte ", bad + 1, " of the line");
+    XSEQ_CHECK(line.find('\0') == std::string::npos, origin, ":", number, ": a NUL byte (U+0000) at byte ",
+               line.find('\0') + 1, " of the line");
+    const auto& s = specials();
+    XSEQ_CHECK(std::find(s.begin(), s.end(), line) == s.end(), origin, ":", number, ": '", line,
+               "' is a special token (the specials take ids 0-3 and are not listed)");
+    const auto [it, inserted] = first_line.emplace(line, number);
+    XSEQ_CHECK(inserted, origin, ":", number, ": token '", line, "' appears twice (first on line ", it->second, ")");
+    tokens.push_back(line);
+  }
   return Vocab(tokens);
 }
 
@@ -63,13 +80,7 @@ void Vocab::save(const std::string& path) const {
   XSEQ_CHECK(out.good(), "Vocab: writing '", path, "' failed");
 }
 
-Vocab Vocab::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  XSEQ_CHECK(in.good(), "Vocab: cannot open '", path, "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return deserialize(text.str(), path);
-}
+Vocab Vocab::load(const std::string& path) { return deserialize(read_whole_file(path, "Vocab"), path); }
 
 void VocabBuilder::add(const std::vector<std::string>& tokens) {
   for (const auto& t : tokens) ++counts_[t];

@@ -1,26 +1,77 @@
 #include "framework/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
 namespace xseq {
 namespace {
 
-void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 std::string directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+void sync_directory(const std::string& path, const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // not openable for reading: the rename is done, nothing to sync through
+  const int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  XSEQ_CHECK(err == 0 || err == EINVAL, "checkpoint '", path, "' was renamed into place, but syncing directory '",
+             directory, "' failed: ", std::strerror(err));
+}
+
+void write_checkpoint(const std::string& tmp, Module& model, const Optimizer* optimizer,
+                      const CheckpointExtras& extras) {
+  H5File file(tmp, H5File::Mode::truncate);
+  file.set_attribute("format_version", std::to_string(kCheckpointFormatVersion));
+  for (const auto& p : model.named_parameters()) file.write("params/" + dotted_to_h5_path(p.name), p.variable.value());
+  if (optimizer) optimizer->save_state(file, "optimizer");
+  std::ostringstream rngs;
+  for (const auto& [name, rng] : model.named_rngs()) rngs << name << ' ' << rng->seed() << ' ' << rng->counter() << '\n';
+  file.set_attribute("rng", rngs.str());
+  for (const auto& [key, value] : extras.attributes) file.set_attribute(key, value);
+  for (const auto& [name, value] : extras.strings) file.write_string(name, value);
+  file.close();
+}
+
+// Reads the temporary back before it may replace anything: the format version, the
+// parameter list, and every dataset and attribute against its checksum.
+void verify_written(const std::string& tmp, Module& model) {
+  H5File file(tmp, H5File::Mode::read);
+  XSEQ_CHECK(file.checksummed() && file.attribute("format_version") == std::to_string(kCheckpointFormatVersion),
+             "reading '", tmp, "' back found no checksum list or format version");
+  std::vector<std::string> expected;
+  for (const auto& p : model.named_parameters()) expected.push_back(dotted_to_h5_path(p.name));
+  std::sort(expected.begin(), expected.end());
+  XSEQ_CHECK((expected.empty() && !file.has("params")) || file.datasets("params") == expected, "reading '", tmp,
+             "' back found other parameters than were written");
+  file.verify();
+}
+
+void check_finite(const Tensor& value, const std::string& file, const std::string& name) {
+  const float* v = value.data();
+  for (std::int64_t i = 0; i < value.numel(); ++i)
+    XSEQ_CHECK(std::isfinite(v[i]), "checkpoint '", file, "': parameter '", name, "' holds ", v[i], " at flat index ", i,
+               " of ", value.shape(), "; refusing to load non-finite weights");
+}
+
+// "<anything>.h5.tmp-<digits>" -> the pid, else 0.
+pid_t temporary_owner(const std::string& name) {
+  const auto at = name.rfind(".h5.tmp-");
+  if (at == std::string::npos) return 0;
+  const std::string digits = name.substr(at + 8);
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  return static_cast<pid_t>(std::stol(digits));
 }
 
 }  // namespace
@@ -29,23 +80,21 @@ void save_checkpoint(const std::string& path, Module& model, const Optimizer* op
                      const CheckpointExtras& extras) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   try {
-    H5File file(tmp, H5File::Mode::truncate);
-    file.set_attribute("format_version", std::to_string(kCheckpointFormatVersion));
-    for (const auto& p : model.named_parameters()) file.write("params/" + dotted_to_h5_path(p.name), p.variable.value());
-    if (optimizer) optimizer->save_state(file, "optimizer");
-    std::ostringstream rngs;
-    for (const auto& [name, rng] : model.named_rngs()) rngs << name << ' ' << rng->seed() << ' ' << rng->counter() << '\n';
-    file.set_attribute("rng", rngs.str());
-    for (const auto& [key, value] : extras.attributes) file.set_attribute(key, value);
-    for (const auto& [name, value] : extras.strings) file.write_string(name, value);
-    file.flush();
+    write_checkpoint(tmp, model, optimizer, extras);
+    verify_written(tmp, model);
+  } catch (const Error& e) {
+    std::remove(tmp.c_str());
+    XSEQ_CHECK(false, "cannot save checkpoint '", path, "' (a previous one stays as it was): ", e.what());
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
   }
-  fsync_path(tmp, false);
-  XSEQ_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "checkpoint: cannot rename '", tmp, "' to '", path, "'");
-  fsync_path(directory_of(path), true);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    XSEQ_CHECK(false, "cannot save checkpoint '", path, "': renaming '", tmp, "' over it failed: ", std::strerror(err));
+  }
+  sync_directory(path, directory_of(path));
 }
 
 std::unique_ptr<H5File> open_checkpoint(const std::string& path) {
@@ -53,19 +102,22 @@ std::unique_ptr<H5File> open_checkpoint(const std::string& path) {
   std::unique_ptr<H5File> file;
   try {
     file = std::make_unique<H5File>(path, H5File::Mode::read);
-  } catch (const Error&) {
-    XSEQ_CHECK(false, "checkpoint '", path, "' is not a readable HDF5 file (truncated or another format?)");
+  } catch (const Error& e) {
+    XSEQ_CHECK(false, "checkpoint '", path, "' cannot be read: ", e.what());
   }
   const std::string version = file->attribute("format_version");
   XSEQ_CHECK(!version.empty(), "'", path, "' is an HDF5 file but not an xseq checkpoint (no format_version)");
-  XSEQ_CHECK(version == std::to_string(kCheckpointFormatVersion), "checkpoint '", path, "' has format version ",
-             version, "; this xseq reads version ", kCheckpointFormatVersion);
+  XSEQ_CHECK(version == "1" || version == "2", "checkpoint '", path, "' has format version ", version,
+             "; this xseq reads versions 1 and 2");
+  XSEQ_CHECK(version == "1" || file->checksummed(), "checkpoint '", path,
+             "' is corrupt: format version 2 but no checksum list");
   return file;
 }
 
 void load_parameters(const H5File& file, Module& model) {
   std::set<std::string> stored;
-  for (const auto& d : file.datasets("params")) stored.insert(d);
+  if (file.has("params"))
+    for (const auto& d : file.datasets("params")) stored.insert(d);
   for (const auto& p : model.named_parameters()) {
     const std::string path = dotted_to_h5_path(p.name);
     XSEQ_CHECK(stored.count(path), "checkpoint '", file.path(), "' has no parameter '", p.name,
@@ -73,6 +125,7 @@ void load_parameters(const H5File& file, Module& model) {
     Tensor value = file.read("params/" + path);
     XSEQ_CHECK(value.shape() == p.variable.shape(), "checkpoint '", file.path(), "': parameter '", p.name,
                "' has shape ", value.shape(), " but the model's is ", p.variable.shape());
+    check_finite(value, file.path(), p.name);
     model.set_parameter(p.name, value);
     stored.erase(path);
   }
@@ -95,6 +148,20 @@ void load_rng_states(const H5File& file, Module& model) {
     XSEQ_CHECK(it != states.end(), "checkpoint '", file.path(), "' has no state for generator '", rng_name, "'");
     rng->set_state(it->second.first, it->second.second);
   }
+}
+
+std::size_t remove_stale_temporaries(const std::string& directory) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const pid_t pid = temporary_owner(it->path().filename().string());
+    std::error_code other;
+    if (pid <= 0 || !it->is_regular_file(other)) continue;
+    const bool dead = ::kill(pid, 0) == -1 && errno == ESRCH;
+    if (dead && fs::remove(it->path(), other)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace xseq

@@ -4,8 +4,9 @@
 //   /vocab/src, /vocab/tgt    vocabularies (strings), plus any other strings
 //   root attributes           format_version, and what the caller adds: step,
 //                             epoch, config, rng, iterator state, ...
-// Writes are atomic: a temporary file in the same directory, flushed and
-// fsync'ed, then renamed over the target, so a crash never leaves a broken file.
+// Everything is checksummed (framework/h5.hpp). Writes are atomic: a temporary
+// file in the same directory, written, fsync'ed and read back in full, then
+// renamed over the target, so a crash or a full disk never breaks the old file.
 #pragma once
 
 #include <map>
@@ -17,7 +18,9 @@
 
 namespace xseq {
 
-constexpr int kCheckpointFormatVersion = 1;
+/// 2: every dataset and attribute checksummed (a version-2 file without its checksum
+/// list is refused). Version 1 files still load, unverified.
+constexpr int kCheckpointFormatVersion = 2;
 
 struct CheckpointExtras {
   std::map<std::string, std::string> attributes;  ///< root attributes
@@ -25,7 +28,9 @@ struct CheckpointExtras {
 };
 
 /// Saves parameters, the optimizer state (if any), the model's generator states
-/// (attribute "rng") and `extras`, atomically.
+/// (attribute "rng") and `extras`, atomically. On any failure (full disk, I/O error,
+/// a read-back that does not match) the temporary is removed, an existing `path` is
+/// left untouched, and the Error names `path` and the cause ("No space left on device").
 void save_checkpoint(const std::string& path, Module& model, const Optimizer* optimizer,
                      const CheckpointExtras& extras);
 
@@ -34,9 +39,14 @@ void save_checkpoint(const std::string& path, Module& model, const Optimizer* op
 std::unique_ptr<H5File> open_checkpoint(const std::string& path);
 
 /// Copies /params into `model`. A mismatch names the first missing,
-/// unexpected or mis-shaped parameter.
+/// unexpected, mis-shaped or non-finite (NaN, inf) parameter.
 void load_parameters(const H5File& file, Module& model);
 /// Restores the generator states saved by save_checkpoint.
 void load_rng_states(const H5File& file, Module& model);
+
+/// Deletes the "<name>.h5.tmp-<pid>" files in `directory` left by saves whose process
+/// no longer exists (killed mid-save); returns how many it deleted. Temporaries of
+/// live processes are kept. A missing directory deletes nothing.
+std::size_t remove_stale_temporaries(const std::string& directory);
 
 }  // namespace xseq

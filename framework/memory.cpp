@@ -1,10 +1,15 @@
 #include "framework/memory.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
-#include <new>
 #include <unordered_map>
 #include <vector>
+
+#include "framework/error.hpp"
 
 namespace xseq {
 namespace {
@@ -12,14 +17,38 @@ namespace {
 constexpr std::size_t kAlignment = 64;
 // Blocks above this many cached bytes are returned to the system instead.
 constexpr std::int64_t kMaxCachedBytes = std::int64_t(4) << 30;
+// No single block is larger than 1 PiB, whatever the machine: this keeps the
+// size-class arithmetic below far from overflow.
+constexpr std::size_t kMaxBlockBytes = std::size_t(1) << 50;
 
 // Size classes: four per power of two (at most 25% slack), multiples of 64 bytes.
+// `bytes` is at most kMaxBlockBytes (pool_allocate checks), so nothing overflows.
 std::size_t size_class(std::size_t bytes) {
   if (bytes <= 256) return (bytes + kAlignment - 1) / kAlignment * kAlignment;
   std::size_t pow2 = 256;
-  while (pow2 * 2 < bytes) pow2 *= 2;
+  while (pow2 < bytes - pow2) pow2 *= 2;  // pow2 * 2 < bytes, without overflowing
   const std::size_t step = pow2 / 4;
   return (bytes + step - 1) / step * step;
+}
+
+std::string gib(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::int64_t(1) << 30));
+  return text;
+}
+
+[[noreturn]] void refuse(std::size_t bytes, const std::string& why) {
+  throw Error(detail::concat("cannot allocate ", bytes, " bytes (", gib(double(bytes)), ") for one tensor: ", why,
+                             " (a size in the config or the input is too large)"));
+}
+
+// Refuses sizes no machine holds, and blocks larger than this machine's memory
+// (which overcommit would grant and the OOM killer would end later).
+void check_block_size(std::size_t bytes) {
+  const std::int64_t physical = physical_memory_bytes();
+  if (bytes > kMaxBlockBytes) refuse(bytes, "more than any machine's memory");
+  if (physical > 0 && bytes > std::size_t(physical))
+    refuse(bytes, "more than this machine's " + gib(double(physical)) + " of memory");
 }
 
 struct Pool {
@@ -37,6 +66,7 @@ Pool& pool() {
 
 void* pool_allocate(std::size_t bytes) {
   if (bytes == 0) bytes = 1;
+  check_block_size(bytes);
   const std::size_t cls = size_class(bytes);
   Pool& p = pool();
   {
@@ -55,8 +85,25 @@ void* pool_allocate(std::size_t bytes) {
     if (p.stats.live_bytes > p.stats.peak_live_bytes) p.stats.peak_live_bytes = p.stats.live_bytes;
   }
   void* ptr = std::aligned_alloc(kAlignment, cls);
-  if (!ptr) throw std::bad_alloc();
+  if (!ptr) {  // give the cache back and try once more
+    pool_release_cached();
+    ptr = std::aligned_alloc(kAlignment, cls);
+  }
+  if (!ptr) {
+    {
+      std::lock_guard<std::mutex> lock(p.mutex);
+      p.stats.live_bytes -= std::int64_t(cls);
+    }
+    refuse(bytes, "out of memory");
+  }
   return ptr;
+}
+
+void* pool_allocate(std::size_t count, std::size_t element_size) {
+  if (element_size != 0 && count > std::numeric_limits<std::size_t>::max() / element_size)
+    throw Error(detail::concat("cannot allocate ", count, " elements of ", element_size,
+                               " bytes: the size overflows (a size in the config or the input is too large)"));
+  return pool_allocate(count * element_size);
 }
 
 void pool_deallocate(void* ptr, std::size_t bytes) noexcept {
@@ -87,6 +134,14 @@ void pool_release_cached() noexcept {
     for (void* ptr : blocks) std::free(ptr);
   p.free_blocks.clear();
   p.stats.cached_bytes = 0;
+}
+
+std::int64_t physical_memory_bytes() noexcept {
+  static const std::int64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? std::int64_t(pages) * std::int64_t(page) : std::int64_t(-1);
+  }();
+  return bytes;
 }
 
 MemoryStats memory_stats() {

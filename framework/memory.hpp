@@ -16,12 +16,18 @@ struct MemoryStats {
 };
 
 /// Returns 64-byte aligned memory for `bytes` bytes (rounded up to a size class).
+/// A block larger than the machine's physical memory (or than 1 PiB) is refused
+/// with an xseq::Error naming the size, as is a failed system allocation.
 void* pool_allocate(std::size_t bytes);
+/// pool_allocate(count * element_size), refusing a product that overflows.
+void* pool_allocate(std::size_t count, std::size_t element_size);
 /// Returns a block from pool_allocate(bytes) to the cache.
 void pool_deallocate(void* ptr, std::size_t bytes) noexcept;
 /// Gives every cached block back to the system.
 void pool_release_cached() noexcept;
 MemoryStats memory_stats();
+/// The machine's physical memory in bytes (sysconf), or -1 when unknown.
+std::int64_t physical_memory_bytes() noexcept;
 
 /// std::allocator-compatible front end, used as the allocator of tensor storage.
 template <class T>
@@ -30,7 +36,7 @@ struct PoolAllocator {
   PoolAllocator() noexcept = default;
   template <class U>
   PoolAllocator(const PoolAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T))); }
+  T* allocate(std::size_t n) { return static_cast<T*>(pool_allocate(n, sizeof(T))); }
   void deallocate(T* p, std::size_t n) noexcept { pool_deallocate(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const PoolAllocator<U>&) const noexcept { return true; }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "framework/h5_attributes.hpp"
 #include "framework/parallel.hpp"
 
 namespace xseq {
@@ -44,7 +45,7 @@ void Optimizer::load_state(const H5File& file, const std::string& group) {
   const std::string type = file.attribute(group + ".type");
   XSEQ_CHECK(type == name(), "checkpoint '", file.path(), "' holds ", (type.empty() ? "no" : type),
              " optimizer state, but the config asks for ", name());
-  steps_ = std::stoll(file.attribute(group + ".steps"));
+  steps_ = int_attribute(file, group + ".steps");
   slots_.clear();
   if (steps_ == 0) return;
   for (const auto& p : params_) {
@@ -53,6 +54,11 @@ void Optimizer::load_state(const H5File& file, const std::string& group) {
       Tensor t = file.read(group + "/slot" + std::to_string(k) + "/" + dotted_to_h5_path(p.name));
       XSEQ_CHECK(t.shape() == p.variable.shape(), "checkpoint '", file.path(), "': optimizer state for '", p.name,
                  "' has shape ", t.shape(), ", the parameter ", p.variable.shape());
+      const float* v = t.data();
+      bool finite = true;
+      for (std::int64_t j = 0; j < t.numel(); ++j) finite = finite && std::isfinite(v[j]);
+      XSEQ_CHECK(finite, "checkpoint '", file.path(), "': optimizer state slot", k, " of '", p.name,
+                 "' holds NaN or infinite values");
       s.push_back(std::move(t));
     }
     slots_.push_back(std::move(s));

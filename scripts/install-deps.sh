@@ -12,6 +12,7 @@ PACKAGES=(
   libsentencepiece-dev
   libtomlplusplus-dev
   catch2
+  libcli11-dev nlohmann-json3-dev
 )
 
 SUDO=""

@@ -27,7 +27,7 @@ TEST_CASE("eval and translate: a missing checkpoint or file is a clear error", "
     return cli::run(static_cast<int>(argv.size()), argv.data());
   };
   CHECK(run({"xseq", "eval", "--checkpoint", "no/such.h5", "--data", "x.tsv"}) == 1);
-  CHECK(run({"xseq", "eval", "--data", "x.tsv"}) == 1);
+  CHECK(run({"xseq", "eval", "--data", "x.tsv"}) == 2);  // a command-line error: --checkpoint is required
   CHECK(run({"xseq", "translate", "--checkpoint", "no/such.h5"}) == 1);
   CHECK(run({"xseq", "translate", "--help"}) == 0);
   CHECK(run({"xseq", "frobnicate"}) == 2);
@@ -37,8 +37,8 @@ TEST_CASE("attention matrices as JSON lines and SVG heatmaps", "[eval]") {
   const std::vector<std::string> source{"a", "<b>", " "}, output{"x\"", "</s>"};
   const std::vector<std::vector<float>> rows{{0.5f, 0.25f, 0.25f}, {0.0f, 1.0f, 0.0f}};
   CHECK(attention_json(source, output, rows) ==
-        "{\"source\": [\"a\", \"<b>\", \" \"], \"output\": [\"x\\\"\", \"</s>\"], "
-        "\"attention\": [[0.5, 0.25, 0.25], [0, 1, 0]]}");
+        "{\"source\":[\"a\",\"<b>\",\" \"],\"output\":[\"x\\\"\",\"</s>\"],"
+        "\"attention\":[[0.5,0.25,0.25],[0.0,1.0,0.0]]}");
   const std::string svg = attention_svg(source, output, rows, "t & u");
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   CHECK(svg.find("&lt;b&gt;") != std::string::npos);   // labels are escaped

@@ -68,8 +68,9 @@ TEST_CASE("e2e: a tiny transformer learns copy to 100% exact match", "[e2e][trai
   std::ifstream log("test_run_copy/log.jsonl");
   std::string first;
   std::getline(log, first);
-  CHECK(first.rfind("{\"step\": 50, \"epoch\": 0, \"loss\": ", 0) == 0);
-  CHECK(first.find("\"tokens_per_s\": ") != std::string::npos);
+  CHECK(first.rfind("{\"step\":50,\"epoch\":0,\"loss\":", 0) == 0);
+  CHECK(first.find("\"tokens_per_s\":") != std::string::npos);
+  CHECK(parse_log_line(first).at("step") == 50);
 
   // The run's report: one page, curves, metrics, one heatmap per sentence shown.
   write_report("test_run_copy", "", 2);

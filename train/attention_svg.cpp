@@ -1,6 +1,9 @@
 #include "train/attention_svg.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -24,20 +27,7 @@ std::string xml_escape(const std::string& s) {
 }
 
 std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 namespace {
@@ -107,23 +97,15 @@ std::string attention_heads_svg(const std::vector<std::string>& source, const st
 
 std::string attention_json(const std::vector<std::string>& source, const std::vector<std::string>& output,
                            const std::vector<std::vector<float>>& rows) {
-  std::ostringstream out;
-  out << "{\"source\": [";
-  for (std::size_t j = 0; j < source.size(); ++j) out << (j ? ", " : "") << json_string(source[j]);
-  out << "], \"output\": [";
-  for (std::size_t i = 0; i < output.size(); ++i) out << (i ? ", " : "") << json_string(output[i]);
-  out << "], \"attention\": [";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    out << (i ? ", " : "") << "[";
-    for (std::size_t j = 0; j < rows[i].size(); ++j) {
-      char buf[24];
-      std::snprintf(buf, sizeof buf, "%s%.4g", j ? ", " : "", double(rows[i][j]));
-      out << buf;
-    }
-    out << "]";
+  nlohmann::ordered_json line;
+  line["source"] = source;
+  line["output"] = output;
+  auto& attention = line["attention"] = nlohmann::ordered_json::array();
+  for (const auto& row : rows) {
+    auto& out = attention.emplace_back(nlohmann::ordered_json::array());
+    for (float w : row) out.push_back(std::round(double(w) * 1e4) / 1e4);  // 4 decimals are plenty for a heatmap
   }
-  out << "]}";
-  return out.str();
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace xseq

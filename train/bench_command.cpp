@@ -1,5 +1,7 @@
 #include "train/bench_command.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -10,7 +12,7 @@
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
 #include "framework/profiler.hpp"
-#include "train/cli_args.hpp"
+#include "train/cli_common.hpp"
 #include "train/decoding.hpp"
 
 namespace xseq {
@@ -64,33 +66,25 @@ IndexTensor random_ids(std::int64_t B, std::int64_t L, std::int64_t V, Rng& rng,
   return IndexTensor({B, L}, std::move(ids));
 }
 
-}  // namespace
+struct BenchFlags {
+  std::string config_path;
+  std::vector<std::string> sets;
+  std::int64_t steps = 20, warmup = 3;
+  int threads = -1;
+  bool decode = false, profile = false;
+};
 
-int run_bench_command(int argc, char** argv) {
-  if (wants_help(argc, argv)) {
-      std::fputs("usage: xseq bench CONFIG [--steps N] [--warmup W] [--threads T] [--decode] [--profile]\n\n"
-                 "Trains (or with --decode greedily decodes) the config's model on random token\n"
-                 "batches: train.batch_size sentences of data.max_len tokens, vocabulary\n"
-                 "data.vocab_size. Prints one JSON object: ms_per_step, tgt_tokens_per_s,\n"
-                 "gflops_per_step (counted analytically, docs/bench.md), gflop_per_s, peak_rss_mb\n"
-                 "(and gen_tokens_per_s with --decode). --profile also prints a per-op timing\n"
-                 "table (forward and backward ms per step) to stderr.\n",
-                 stdout);
-      return 0;
-    }
-  const Args args = Args::parse(argc, argv, 2, {"steps", "warmup", "threads", "set"}, "bench", {"decode", "profile"});
-  XSEQ_CHECK(args.positional.size() == 1, "xseq bench: expected one CONFIG (see xseq bench --help)");
-  const Config config =
-      load_config(args.positional[0], args.repeated.count("set") ? args.repeated.at("set") : std::vector<std::string>{});
-  const std::int64_t steps = args.get_int("steps", 20), warmup = args.get_int("warmup", 3);
-  set_num_threads(args.get_int("threads", static_cast<int>(config.train.threads)));
+int bench(const BenchFlags& f) {
+  const Config config = load_config(f.config_path, f.sets);
+  const std::int64_t steps = f.steps, warmup = f.warmup;
+  set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(config.train.threads));
   const std::int64_t V = config.data.vocab_size, B = config.train.batch_size, L = config.data.max_len;
   XSEQ_CHECK(V > 4 && L > 1, "xseq bench: the config needs data.vocab_size > 4 and data.max_len > 1");
   Rng rng(static_cast<std::uint64_t>(config.train.seed));
   auto model = make_model(config.model, V, V, rng);
   const Lengths lengths(static_cast<std::size_t>(B), L);
-  const bool decode_mode = args.has_flag("decode");
-  const bool profile = args.has_flag("profile");
+  const bool decode_mode = f.decode;
+  const bool profile = f.profile;
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   double seconds = 0, generated = 0;
@@ -138,22 +132,51 @@ int run_bench_command(int argc, char** argv) {
   }
   const double ms = 1000.0 * seconds / double(steps);
   const double gflops = (decode_mode ? 1.0 : 3.0) * forward_flops(config.model, V, B, L, L) / 1e9;
-  std::printf("{\"model\": \"%s\", \"mode\": \"%s\", \"threads\": %d, \"batch\": %lld, \"length\": %lld, "
-              "\"ms_per_step\": %.3f, \"tgt_tokens_per_s\": %.1f, \"gflops_per_step\": %.3f, \"gflop_per_s\": %.2f, "
-              "\"peak_rss_mb\": %.1f",
-              config.model.type.c_str(), decode_mode ? "decode" : "train", num_threads(), static_cast<long long>(B),
-              static_cast<long long>(L), ms, double(B * L) / (ms / 1000.0), gflops, gflops / (ms / 1000.0),
-              peak_rss_mb());
   const MemoryStats memory = memory_stats();
-  std::printf(", \"tensor_peak_mb\": %.1f, \"pool_cached_mb\": %.1f", double(memory.peak_live_bytes) / 1048576.0,
-              double(memory.cached_bytes) / 1048576.0);
-  if (decode_mode) std::printf(", \"gen_tokens_per_s\": %.1f", generated / seconds);
-  std::printf("}\n");
+  nlohmann::ordered_json json;
+  json["model"] = config.model.type;
+  json["mode"] = decode_mode ? "decode" : "train";
+  json["threads"] = num_threads();
+  json["batch"] = B;
+  json["length"] = L;
+  json["ms_per_step"] = ms;
+  json["tgt_tokens_per_s"] = double(B * L) / (ms / 1000.0);
+  json["gflops_per_step"] = gflops;
+  json["gflop_per_s"] = gflops / (ms / 1000.0);
+  json["peak_rss_mb"] = peak_rss_mb();
+  json["tensor_peak_mb"] = double(memory.peak_live_bytes) / 1048576.0;
+  json["pool_cached_mb"] = double(memory.cached_bytes) / 1048576.0;
+  if (decode_mode) json["gen_tokens_per_s"] = generated / seconds;
+  std::printf("%s\n", json.dump().c_str());
   if (profile) {
     profiler::enable(false);
     std::fprintf(stderr, "%s", profiler::report(steps).c_str());
   }
   return 0;
 }
+
+Command add_bench(CLI::App& root) {
+  auto* cmd = root.add_subcommand("bench", "training or decoding speed of a config's model on random batches");
+  cmd->footer(
+      "Trains (or with --decode greedily decodes) the config's model on random token batches:\n"
+      "train.batch_size sentences of data.max_len tokens, vocabulary data.vocab_size. Prints one\n"
+      "JSON object: ms_per_step, tgt_tokens_per_s, gflops_per_step (counted analytically,\n"
+      "docs/bench.md), gflop_per_s, peak_rss_mb, tensor_peak_mb (and gen_tokens_per_s with\n"
+      "--decode). --profile also prints a per-op timing table (forward and backward ms per step)\n"
+      "to stderr.");
+  auto f = std::make_shared<BenchFlags>();
+  cmd->add_option("config", f->config_path, "the config file (TOML)")->required()->check(CLI::ExistingFile);
+  add_set_flag(*cmd, f->sets);
+  cmd->add_option("--steps", f->steps, "timed steps")->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}))->capture_default_str();
+  cmd->add_option("--warmup", f->warmup, "untimed steps first")->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))->capture_default_str();
+  add_threads_flag(*cmd, f->threads, "train.threads");
+  cmd->add_flag("--decode", f->decode, "greedy decoding instead of training steps");
+  cmd->add_flag("--profile", f->profile, "per-op forward/backward times to stderr");
+  return {cmd, [f] { return bench(*f); }};
+}
+
+}  // namespace
+
+std::vector<Command> add_bench_command(CLI::App& root) { return {add_bench(root)}; }
 
 }  // namespace xseq::cli

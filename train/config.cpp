@@ -3,12 +3,18 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "framework/error.hpp"
+#include "framework/memory.hpp"
 
 namespace xseq {
 namespace {
@@ -39,72 +45,145 @@ struct Field {
   std::string doc;
   std::function<void(Config&, const Value&)> set;
   std::function<std::string(const Config&)> get;  // as TOML
-  std::function<std::string(const Value&)> check;  // "" when valid, else what is expected
+  std::function<std::string(const Value&)> check;  // "" when valid, else "is too large (at most 64)" etc.
+  std::string range;  // the accepted values, for the docs
   std::string name() const { return section + "." + key; }
 };
 
+// A TOML basic string: quotes, backslashes and control characters escaped, so
+// the text parses back to the same bytes (UTF-8 passes through).
 std::string quote(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += char(c);
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "\\u%04X", unsigned(c));
+      out += code;
+    } else out += char(c);
   }
   return out + "\"";
 }
 
-std::string number_text(double v) {
-  std::ostringstream out;
-  out.precision(10);
-  out << v;
-  std::string s = out.str();
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+// A bare TOML key when it can be one, else a quoted key.
+std::string key_text(const std::string& key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return bare ? key : quote(key);
+}
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool valid_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (n < 0 || i + std::size_t(n) >= s.size()) return false;
+    std::uint32_t cp = n == 0 ? c : c & (0x3f >> n);
+    for (int k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + std::size_t(k)]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    static const std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += std::size_t(n) + 1;
+  }
+  return true;
+}
+
+// The shortest "%.Ng" text (N from `digits` up) that reads back to exactly `v`.
+template <class T>
+std::string number_text(T v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  const bool is_float = std::is_same<T, float>::value;
+  char text[64];
+  for (int digits = is_float ? 6 : 15; digits <= std::numeric_limits<T>::max_digits10; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, double(v));
+    if ((is_float ? T(std::strtof(text, nullptr)) : T(std::strtod(text, nullptr))) == v) break;
+  }
+  std::string s = text;
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
 }
 
-// Field builders: F_INT(section, member, key, doc, check) etc.
+// A layer option (stored as a double): integral values print as integers (`heads = 2`).
+std::string option_text(double v) {
+  if (std::abs(v) < 1e15 && v == std::trunc(v)) return std::to_string(static_cast<std::int64_t>(v));
+  return number_text(v);
+}
+
+// The accepted integers; limits sit far above real use and keep sizes and loops bounded.
+struct IntRange {
+  std::int64_t lo, hi;
+};
+constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
+IntRange between(std::int64_t lo, std::int64_t hi) { return {lo, hi}; }
+IntRange at_least(std::int64_t lo) { return {lo, kNoLimit}; }
+
+struct NumRange {
+  double lo, hi;
+  bool lo_open;
+};
+NumRange in_range(double lo, double hi, bool lo_open) { return {lo, hi, lo_open}; }
+
+// Field builders: int_field(section, key, member, doc, range) etc.
 template <class Sec>
 Field int_field(const char* section, const char* key, Sec Config::*sec, std::int64_t Sec::*m, std::string doc,
-                std::function<std::string(std::int64_t)> check = nullptr) {
+                IntRange r) {
+  const std::string lo = std::to_string(r.lo), hi = std::to_string(r.hi);
   return {section, key, Kind::integer, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = v.i; },
           [=](const Config& c) { return std::to_string((c.*sec).*m); },
-          [=](const Value& v) { return check ? check(v.i) : std::string(); }};
+          [=](const Value& v) {
+            if (v.i < r.lo) return "is too small (at least " + lo + ")";
+            if (v.i > r.hi) return "is too large (at most " + hi + ")";
+            return std::string();
+          },
+          r.hi == kNoLimit ? lo + " or more" : lo + " to " + hi};
 }
 template <class Sec, class T>
-Field num_field(const char* section, const char* key, Sec Config::*sec, T Sec::*m, std::string doc,
-                std::function<std::string(double)> check = nullptr) {
+Field num_field(const char* section, const char* key, Sec Config::*sec, T Sec::*m, std::string doc, NumRange r) {
+  std::ostringstream out;
+  out << (r.lo_open ? "> " : ">= ") << r.lo << " and <= " << r.hi;
+  const std::string expected = out.str();
   return {section, key, Kind::number, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = static_cast<T>(v.d); },
-          [=](const Config& c) { return number_text(double((c.*sec).*m)); },
-          [=](const Value& v) { return check ? check(v.d) : std::string(); }};
+          [=](const Config& c) { return number_text((c.*sec).*m); },
+          [=](const Value& v) {
+            const bool ok = (r.lo_open ? v.d > r.lo : v.d >= r.lo) && v.d <= r.hi && std::isfinite(v.d);
+            return ok ? std::string() : "is out of range (expected " + expected + ")";
+          },
+          expected};
 }
 template <class Sec>
 Field bool_field(const char* section, const char* key, Sec Config::*sec, bool Sec::*m, std::string doc) {
   return {section, key, Kind::boolean, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = v.b; },
-          [=](const Config& c) { return std::string((c.*sec).*m ? "true" : "false"); }, [](const Value&) { return std::string(); }};
+          [=](const Config& c) { return std::string((c.*sec).*m ? "true" : "false"); }, [](const Value&) { return std::string(); },
+          "true, false"};
 }
 template <class Sec>
 Field str_field(const char* section, const char* key, Sec Config::*sec, std::string Sec::*m, std::string doc,
                 std::vector<std::string> choices = {}) {
+  std::string list;
+  for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + (ch.empty() ? "\"\"" : ch);
   return {section, key, Kind::string, std::move(doc), [=](Config& c, const Value& v) { (c.*sec).*m = v.s; },
           [=](const Config& c) { return quote((c.*sec).*m); },
           [=](const Value& v) {
             if (choices.empty() || std::find(choices.begin(), choices.end(), v.s) != choices.end()) return std::string();
-            std::string list;
-            for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
-            return "one of " + list;
-          }};
+            return "is out of range (expected one of " + list + ")";
+          },
+          choices.empty() ? "text" : list};
 }
 
-std::function<std::string(std::int64_t)> at_least(std::int64_t lo) {
-  return [lo](std::int64_t v) { return v >= lo ? std::string() : ">= " + std::to_string(lo); };
-}
-std::function<std::string(double)> in_range(double lo, double hi, bool lo_open) {
-  return [=](double v) {
-    const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi && std::isfinite(v);
-    std::ostringstream out;
-    out << (lo_open ? "> " : ">= ") << lo << " and <= " << hi;
-    return ok ? std::string() : out.str();
-  };
-}
+// Upper limits: far above any real run, low enough that sizes, loops and the
+// memory estimate stay finite (validate_resources then checks the machine).
+constexpr std::int64_t kMaxWidth = 65536, kMaxHeads = 1024, kMaxLayers = 64, kMaxPositions = 1000000;
+constexpr std::int64_t kMaxPairs = 10000000, kMaxTaskLen = 10000, kMaxLen = 100000, kMaxVocab = 1000000;
+constexpr std::int64_t kMaxBatch = 1000000, kMaxBatchTokens = 100000000, kMaxAccumulate = 65536;
+constexpr std::int64_t kMaxSteps = 1000000000000, kMaxCount = 1000000000, kMaxThreads = 1024;
 
 const std::vector<Field>& schema() {
   using D = DataConfig;
@@ -116,12 +195,15 @@ const std::vector<Field>& schema() {
       str_field("data", "test", &Config::data, &D::test, "test corpus (same forms)"),
       str_field("data", "task", &Config::data, &D::task, "a synthetic task instead of files",
                 {"", "copy", "reverse", "sort", "addition", "dates", "toy-translation"}),
-      int_field("data", "task_train", &Config::data, &D::task_train, "task: training pairs", at_least(1)),
-      int_field("data", "task_valid", &Config::data, &D::task_valid, "task: validation pairs", at_least(1)),
-      int_field("data", "task_test", &Config::data, &D::task_test, "task: test pairs", at_least(1)),
-      int_field("data", "task_min_len", &Config::data, &D::task_min_len, "copy/reverse/sort: shortest sequence", at_least(1)),
-      int_field("data", "task_max_len", &Config::data, &D::task_max_len, "copy/reverse/sort: longest sequence", at_least(1)),
-      int_field("data", "task_max_digits", &Config::data, &D::task_max_digits, "addition: digits per operand", at_least(1)),
+      int_field("data", "task_train", &Config::data, &D::task_train, "task: training pairs", between(1, kMaxPairs)),
+      int_field("data", "task_valid", &Config::data, &D::task_valid, "task: validation pairs", between(1, kMaxPairs)),
+      int_field("data", "task_test", &Config::data, &D::task_test, "task: test pairs", between(1, kMaxPairs)),
+      int_field("data", "task_min_len", &Config::data, &D::task_min_len, "copy/reverse/sort: shortest sequence",
+                between(1, kMaxTaskLen)),
+      int_field("data", "task_max_len", &Config::data, &D::task_max_len, "copy/reverse/sort: longest sequence",
+                between(1, kMaxTaskLen)),
+      int_field("data", "task_max_digits", &Config::data, &D::task_max_digits, "addition: digits per operand",
+                between(1, 18)),
       str_field("data", "task_alphabet", &Config::data, &D::task_alphabet, "copy/reverse/sort: symbols"),
       int_field("data", "task_seed", &Config::data, &D::task_seed, "task: generator seed", at_least(0)),
       str_field("data", "tokenizer", &Config::data, &D::tokenizer, "char, space or sentencepiece",
@@ -132,24 +214,29 @@ const std::vector<Field>& schema() {
                 {"unigram", "bpe"}),
       int_field("data", "vocab_size", &Config::data, &D::vocab_size,
                 "largest vocabulary, specials included (0 = every token); sentencepiece: pieces to train (0 = 1000)",
-                at_least(0)),
-      int_field("data", "min_freq", &Config::data, &D::min_freq, "keep tokens seen at least this often", at_least(1)),
-      int_field("data", "max_len", &Config::data, &D::max_len, "longest side in tokens (0 = no limit)", at_least(0)),
+                between(0, kMaxVocab)),
+      int_field("data", "min_freq", &Config::data, &D::min_freq, "keep tokens seen at least this often",
+                between(1, kMaxCount)),
+      int_field("data", "max_len", &Config::data, &D::max_len, "longest side in tokens (0 = no limit)",
+                between(0, kMaxLen)),
       str_field("data", "over_long", &Config::data, &D::over_long, "pairs over max_len: drop (counted) or reject (error)",
                 {"drop", "reject"}),
       bool_field("data", "shared_vocab", &Config::data, &D::shared_vocab, "one vocabulary for source and target"),
 
       str_field("model", "type", &Config::model, &M::type, "transformer, rnn_attention or a registered model"),
-      int_field("model", "d_model", &Config::model, &M::d_model, "transformer: model width", at_least(1)),
-      int_field("model", "heads", &Config::model, &M::heads, "transformer: attention heads", at_least(1)),
-      int_field("model", "ff_dim", &Config::model, &M::ff_dim, "transformer: feed-forward width", at_least(1)),
-      int_field("model", "encoder_layers", &Config::model, &M::encoder_layers, "encoder layers (both types)", at_least(1)),
-      int_field("model", "decoder_layers", &Config::model, &M::decoder_layers, "decoder layers (both types)", at_least(1)),
+      int_field("model", "d_model", &Config::model, &M::d_model, "transformer: model width", between(1, kMaxWidth)),
+      int_field("model", "heads", &Config::model, &M::heads, "transformer: attention heads", between(1, kMaxHeads)),
+      int_field("model", "ff_dim", &Config::model, &M::ff_dim, "transformer: feed-forward width",
+                between(1, 4 * kMaxWidth)),
+      int_field("model", "encoder_layers", &Config::model, &M::encoder_layers, "encoder layers (both types)",
+                between(1, kMaxLayers)),
+      int_field("model", "decoder_layers", &Config::model, &M::decoder_layers, "decoder layers (both types)",
+                between(1, kMaxLayers)),
       num_field("model", "dropout", &Config::model, &M::dropout, "dropout probability", in_range(0.0, 0.95, false)),
       str_field("model", "positions", &Config::model, &M::positions, "transformer: sinusoidal or learned",
                 {"sinusoidal", "learned"}),
       int_field("model", "max_positions", &Config::model, &M::max_positions, "transformer: learned position table size",
-                at_least(1)),
+                between(1, kMaxPositions)),
       bool_field("model", "share_embeddings", &Config::model, &M::share_embeddings,
                  "transformer: one embedding for both sides (needs data.shared_vocab)"),
       bool_field("model", "tie_output", &Config::model, &M::tie_output,
@@ -157,8 +244,10 @@ const std::vector<Field>& schema() {
       bool_field("model", "norm_first", &Config::model, &M::norm_first, "transformer: pre-norm (false = post-norm)"),
       str_field("model", "activation", &Config::model, &M::activation, "transformer: feed-forward activation",
                 {"relu", "gelu"}),
-      int_field("model", "embed_dim", &Config::model, &M::embed_dim, "rnn_attention: embedding size", at_least(1)),
-      int_field("model", "hidden", &Config::model, &M::hidden, "rnn_attention: recurrent state size", at_least(1)),
+      int_field("model", "embed_dim", &Config::model, &M::embed_dim, "rnn_attention: embedding size",
+                between(1, kMaxWidth)),
+      int_field("model", "hidden", &Config::model, &M::hidden, "rnn_attention: recurrent state size",
+                between(1, kMaxWidth)),
       str_field("model", "cell", &Config::model, &M::cell, "rnn_attention: gru or lstm", {"gru", "lstm"}),
       str_field("model", "attention", &Config::model, &M::attention, "rnn_attention: decoder attention",
                 {"seed", "dot", "general", "concat", "additive"}),
@@ -166,9 +255,9 @@ const std::vector<Field>& schema() {
       bool_field("model", "input_feeding", &Config::model, &M::input_feeding,
                  "rnn_attention: feed the previous attentional vector to the decoder"),
 
-      int_field("train", "batch_size", &Config::train, &T::batch_size, "sentences per batch", at_least(1)),
+      int_field("train", "batch_size", &Config::train, &T::batch_size, "sentences per batch", between(1, kMaxBatch)),
       int_field("train", "batch_tokens", &Config::train, &T::batch_tokens,
-                "padded tokens per batch instead of batch_size (0 = off)", at_least(0)),
+                "padded tokens per batch instead of batch_size (0 = off)", between(0, kMaxBatchTokens)),
       str_field("train", "optimizer", &Config::train, &T::optimizer, "sgd (with momentum), adam or adamw",
                 {"sgd", "adam", "adamw"}),
       num_field("train", "lr", &Config::train, &T::lr, "learning rate (the peak, for schedules)", in_range(0.0, 100.0, true)),
@@ -180,31 +269,39 @@ const std::vector<Field>& schema() {
       num_field("train", "eps", &Config::train, &T::eps, "adam epsilon", in_range(0.0, 1.0, true)),
       str_field("train", "schedule", &Config::train, &T::schedule, "constant, noam (warmup + inverse sqrt) or cosine",
                 {"constant", "noam", "cosine"}),
-      int_field("train", "warmup_steps", &Config::train, &T::warmup_steps, "linear warmup steps", at_least(0)),
-      int_field("train", "max_steps", &Config::train, &T::max_steps, "stop after this many updates", at_least(1)),
+      int_field("train", "warmup_steps", &Config::train, &T::warmup_steps, "linear warmup steps",
+                between(0, kMaxSteps)),
+      int_field("train", "max_steps", &Config::train, &T::max_steps, "stop after this many updates",
+                between(1, kMaxSteps)),
       int_field("train", "max_epochs", &Config::train, &T::max_epochs, "stop after this many epochs (0 = no limit)",
-                at_least(0)),
+                between(0, kMaxCount)),
       num_field("train", "clip_norm", &Config::train, &T::clip_norm, "global gradient-norm clipping (0 = off)",
                 in_range(0.0, 1e9, false)),
       num_field("train", "label_smoothing", &Config::train, &T::label_smoothing, "label smoothing epsilon",
                 in_range(0.0, 0.99, false)),
       int_field("train", "accumulate", &Config::train, &T::accumulate, "batches per update (gradient accumulation)",
-                at_least(1)),
-      int_field("train", "valid_every", &Config::train, &T::valid_every, "validate every N updates", at_least(1)),
+                between(1, kMaxAccumulate)),
+      int_field("train", "valid_every", &Config::train, &T::valid_every, "validate every N updates",
+                between(1, kMaxSteps)),
       int_field("train", "checkpoint_every", &Config::train, &T::checkpoint_every, "write last.h5 every N updates",
-                at_least(1)),
-      int_field("train", "log_every", &Config::train, &T::log_every, "log a line every N updates", at_least(1)),
+                between(1, kMaxSteps)),
+      int_field("train", "log_every", &Config::train, &T::log_every, "log a line every N updates",
+                between(1, kMaxSteps)),
       int_field("train", "patience", &Config::train, &T::patience,
-                "stop after N validations without improvement (0 = never)", at_least(0)),
+                "stop after N validations without improvement (0 = never)", between(0, kMaxCount)),
       str_field("train", "metric", &Config::train, &T::metric,
                 "what picks best.h5 and early stopping: loss, token_accuracy, exact_match, bleu or chrf",
                 {"loss", "token_accuracy", "exact_match", "bleu", "chrf"}),
       int_field("train", "seed", &Config::train, &T::seed, "weights, dropout and batch order", at_least(0)),
       int_field("train", "threads", &Config::train, &T::threads, "threads for kernels and BLAS (0 = all cores)",
-                at_least(0)),
+                between(0, kMaxThreads)),
       str_field("train", "out_dir", &Config::train, &T::out_dir, "run directory (log.jsonl, last.h5, best.h5, config.toml)"),
       int_field("train", "valid_max_sentences", &Config::train, &T::valid_max_sentences,
-                "greedy-decode at most this many validation sentences (0 = all)", at_least(0)),
+                "greedy-decode at most this many validation sentences (0 = all)", between(0, kMaxCount)),
+      num_field("train", "max_loss_ratio", &Config::train, &T::max_loss_ratio,
+                "stop as diverged when an update's loss exceeds this many times the running average "
+                "and the loss of a uniform guess, ln(target vocabulary) (0 = off)",
+                in_range(0.0, 1e9, false)),
   };
   return fields;
 }
@@ -267,17 +364,21 @@ const Field* find_field(const std::string& section, const std::string& key) {
 
 void apply(Config& c, const Field& f, const toml::node& node, const std::string& at) {
   const Value v = to_value(node, f.kind, at, f.name());
-  const std::string expected = f.check(v);
+  // The resolved config must parse back, and TOML text is UTF-8 (only --set can bring other bytes).
+  XSEQ_CHECK(f.kind != Kind::string || valid_utf8(v.s), at, ": ", f.name(), " is not valid UTF-8 text");
+  const std::string problem = f.check(v);
+  if (problem.empty()) return f.set(c, v);
   std::ostringstream shown;
   if (node.is_string()) shown << quote(node.as_string()->get());
   else node.visit([&](auto&& n) { shown << n; });
-  XSEQ_CHECK(expected.empty(), at, ": ", f.name(), " = ", shown.str(), " is out of range (expected ", expected, ")");
-  f.set(c, v);
+  XSEQ_CHECK(false, at, ": ", f.name(), " = ", shown.str(), " ", problem);
 }
 
 void read_extra_layers(Config& c, const toml::node& node, const std::string& origin) {
   const std::string at = where(origin, node.source());
   XSEQ_CHECK(node.is_array_of_tables(), at, ": model.encoder_extra must be an array of tables ([[model.encoder_extra]])");
+  XSEQ_CHECK(node.as_array()->size() <= std::size_t(kMaxLayers), at, ": model.encoder_extra has ",
+             node.as_array()->size(), " layers (at most ", kMaxLayers, ")");
   c.model.encoder_extra.clear();
   for (const auto& item : *node.as_array()) {
     const auto& table = *item.as_table();
@@ -338,7 +439,121 @@ void check_consistency(const Config& c, const std::string& origin) {
              ": train.schedule = \"cosine\" needs train.max_steps > train.warmup_steps");
 }
 
+// What the memory estimate assumes when the config does not say.
+constexpr std::int64_t kAssumedVocab = 1000, kAssumedLength = 100;
+
+// Parameter counts from the shapes in models/*.cpp (layer norms and biases included).
+double transformer_parameters(const ModelConfig& m, double vocab) {
+  const double D = double(m.d_model), F = double(m.ff_dim);
+  const double attention = 4 * (D * D + D), feed_forward = 2 * D * F + F + D;
+  double n = double(m.encoder_layers) * (attention + feed_forward + 4 * D) +
+             double(m.decoder_layers) * (2 * attention + feed_forward + 6 * D);
+  n += vocab * D * (m.share_embeddings ? 1 : 2);
+  if (m.positions == "learned") n += 2 * double(m.max_positions) * D;
+  if (m.norm_first) n += 4 * D;
+  if (!m.tie_output) n += D * vocab + vocab;
+  return n;
+}
+
+double rnn_parameters(const ModelConfig& m, double vocab) {
+  const double H = double(m.hidden), E = double(m.embed_dim), gates = m.cell == "lstm" ? 4 : 3;
+  const double dirs = m.bidirectional ? 2 : 1;
+  auto layer = [&](double in) { return gates * H * (in + H) + 2 * gates * H; };
+  double n = 2 * vocab * E;
+  n += dirs * (layer(E) + double(m.encoder_layers - 1) * layer(dirs * H));
+  n += layer(E + (m.input_feeding ? H : 0)) + double(m.decoder_layers - 1) * layer(H);
+  n += (m.bidirectional ? dirs * H * H : 0) + dirs * H * H + H;  // encoder_proj, bridge
+  if (m.attention != "seed") n += 2 * H * H;                     // combine (attention weights not counted)
+  return n + H * vocab + vocab;
+}
+
+// Floats the forward pass keeps for backward, per token of one side, for the
+// longest sentences (`length` tokens): a rough lower bound.
+double activation_floats_per_token(const ModelConfig& m, double vocab, double length) {
+  const double layers_e = double(m.encoder_layers), layers_d = double(m.decoder_layers), V3 = 3 * vocab;
+  if (m.type == "transformer") {
+    const double D = double(m.d_model), F = double(m.ff_dim), scores = double(m.heads) * length;
+    return layers_e * (12 * D + 3 * F + 2 * scores) + layers_d * (18 * D + 3 * F + 4 * scores) + V3;
+  }
+  const double H = double(m.hidden), per_layer = ((m.cell == "lstm" ? 4 : 3) + 3) * H;
+  return layers_e * (m.bidirectional ? 2 : 1) * per_layer + layers_d * per_layer + length + 3 * H + V3;
+}
+
+// The longest batch: sentences, their length in tokens, and the keys that say so.
+struct BatchShape {
+  double sentences, length;
+  std::string keys;
+};
+BatchShape batch_shape(const Config& c) {
+  std::int64_t length = kAssumedLength;
+  std::string length_key = " (assumed: data.max_len = 0)";
+  if (c.data.max_len > 0) length = c.data.max_len, length_key = " (data.max_len)";
+  if (!c.data.task.empty() && c.data.task_max_len < length)  // a lower bound: some tasks run longer
+    length = c.data.task_max_len, length_key = " (data.task_max_len)";
+  std::ostringstream k;
+  BatchShape b{double(c.train.batch_size), double(length), ""};
+  if (c.train.batch_tokens > 0) {
+    b.sentences = std::max(1.0, double(c.train.batch_tokens) / b.length);
+    k << "train.batch_tokens = " << c.train.batch_tokens;
+  } else {
+    if (!c.data.task.empty()) b.sentences = std::min(b.sentences, double(c.data.task_train));
+    k << "train.batch_size = " << c.train.batch_size << " sentences";
+  }
+  k << " of up to " << length << " tokens" << length_key;
+  b.keys = k.str();
+  return b;
+}
+
+std::string gib(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::int64_t(1) << 30));
+  return text;
+}
+
+// The keys the estimate grows with, for the error message.
+std::string estimate_keys(const Config& c, std::int64_t vocab) {
+  const ModelConfig& m = c.model;
+  std::ostringstream k;
+  k << "model.type = " << quote(m.type);
+  if (m.type == "transformer") k << ", model.d_model = " << m.d_model << ", model.ff_dim = " << m.ff_dim;
+  else k << ", model.embed_dim = " << m.embed_dim << ", model.hidden = " << m.hidden;
+  k << ", model.encoder_layers = " << m.encoder_layers << ", model.decoder_layers = " << m.decoder_layers;
+  if (m.type == "transformer" && m.positions == "learned") k << ", model.max_positions = " << m.max_positions;
+  k << ", a vocabulary of " << vocab
+    << (c.data.vocab_size > 0 ? " (data.vocab_size)" : " (assumed: data.vocab_size = 0)");
+  return k.str();
+}
+
 }  // namespace
+
+MemoryEstimate estimate_model_memory(const Config& c) {
+  MemoryEstimate e;
+  const ModelConfig& m = c.model;
+  if (m.type != "transformer" && m.type != "rnn_attention") return e;  // a registered model: unknown shapes
+  e.vocab = c.data.vocab_size > 0 ? c.data.vocab_size : kAssumedVocab;
+  const double vocab = double(e.vocab);
+  e.parameters = m.type == "transformer" ? transformer_parameters(m, vocab) : rnn_parameters(m, vocab);
+  const bool adam = c.train.optimizer != "sgd";
+  const double state = adam ? 2 : c.train.momentum > 0 ? 1 : 0;  // optimizer slots per parameter
+  e.parameter_bytes = e.parameters * sizeof(float) * (2 + state);  // values, gradients, state
+  const BatchShape b = batch_shape(c);
+  e.activation_bytes = 2 * b.sentences * b.length * activation_floats_per_token(m, vocab, b.length) * sizeof(float);
+  return e;
+}
+
+void validate_resources(const Config& c, std::int64_t available_bytes) {
+  if (available_bytes < 0) available_bytes = physical_memory_bytes();
+  if (available_bytes <= 0) return;  // unknown: nothing to compare with
+  const MemoryEstimate e = estimate_model_memory(c);
+  const double total = e.parameter_bytes + e.activation_bytes;
+  if (total <= double(available_bytes)) return;
+  char params[64];
+  std::snprintf(params, sizeof params, "%.1f million", e.parameters / 1e6);
+  XSEQ_CHECK(false, c.source, ": the model needs about ", gib(total), ": ", gib(e.parameter_bytes), " for ", params,
+             " parameters with their gradients and ", c.train.optimizer, " state (", estimate_keys(c, e.vocab), ") and ",
+             gib(e.activation_bytes), " of activations for one batch (", batch_shape(c).keys, "); this machine has ",
+             gib(double(available_bytes)), " of memory");
+}
 
 Config parse_config(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
   Config c;
@@ -364,7 +579,8 @@ Config parse_config(const std::string& text, const std::string& origin, const st
     } catch (const toml::parse_error&) {
       parsed = toml::table{{"v", value}};  // a bare word: the string itself
     }
-    if (f->kind == Kind::string && !parsed["v"].is_string()) parsed = toml::table{{"v", value}};
+    // A value that is not one TOML value ("1\n[train]...") is a bare word too.
+    if (parsed.size() != 1 || (f->kind == Kind::string && !parsed["v"].is_string())) parsed = toml::table{{"v", value}};
     apply(c, *f, *parsed.get("v"), at);
   }
   check_consistency(c, origin);
@@ -376,7 +592,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   XSEQ_CHECK(in.good(), "cannot open config file '", path, "'");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_config(text.str(), path, overrides);
+  Config c = parse_config(text.str(), path, overrides);
+  validate_resources(c);
+  return c;
 }
 
 std::string Config::to_toml() const {
@@ -391,7 +609,7 @@ std::string Config::to_toml() const {
   }
   for (const auto& layer : model.encoder_extra) {
     out << "\n[[model.encoder_extra]]\ntype = " << quote(layer.type) << "\n";
-    for (const auto& [k, v] : layer.options) out << k << " = " << number_text(v) << "\n";
+    for (const auto& [k, v] : layer.options) out << key_text(k) << " = " << option_text(v) << "\n";
   }
   return out.str();
 }
@@ -402,13 +620,14 @@ std::string config_markdown() {
   const Config defaults;
   for (const auto& f : schema()) {
     if (f.section != section) {
-      out << (section.empty() ? "" : "\n") << "### [" << f.section << "]\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+      out << (section.empty() ? "" : "\n") << "### [" << f.section
+          << "]\n\n| key | type | default | accepts | meaning |\n|---|---|---|---|---|\n";
       section = f.section;
     }
     const char* type = f.kind == Kind::integer ? "integer" : f.kind == Kind::number ? "float" : f.kind == Kind::boolean ? "bool" : "string";
     std::string def = f.get(defaults);
     if (def == "\"\"") def = "(none)";
-    out << "| `" << f.key << "` | " << type << " | `" << def << "` | " << f.doc << " |\n";
+    out << "| `" << f.key << "` | " << type << " | `" << def << "` | " << f.range << " | " << f.doc << " |\n";
   }
   return out.str();
 }

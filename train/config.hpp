@@ -40,6 +40,7 @@ struct TrainConfig {
   std::int64_t seed = 1, threads = 0;
   std::string out_dir = "runs/run";
   std::int64_t valid_max_sentences = 0;  ///< greedy-decode at most this many validation sentences (0 = all)
+  double max_loss_ratio = 10.0;  ///< divergence stop: loss above ratio x running average (and above ln V); 0 = off
 };
 
 struct Config {
@@ -54,10 +55,23 @@ struct Config {
 /// Reads `path`, applies `overrides` ("section.key=value", TOML syntax for the
 /// value; bare words are strings) and checks everything. Errors name the file,
 /// line and column, the key, and for unknown keys the closest known one.
+/// Refuses a model too large for this machine (validate_resources).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 /// Parses config text (for tests and for configs stored in checkpoints).
 Config parse_config(const std::string& text, const std::string& origin,
                     const std::vector<std::string>& overrides = {});
+/// A rough lower bound on the memory training `config` takes. The vocabulary is
+/// not known before the data is read: data.vocab_size when set, else 1000.
+struct MemoryEstimate {
+  double parameters = 0;        ///< parameter count (0 for a registered model type: shapes unknown)
+  double parameter_bytes = 0;   ///< parameters, their gradients and the optimizer's state
+  double activation_bytes = 0;  ///< one batch of the longest sentences (data.max_len, else 100 tokens)
+  std::int64_t vocab = 0;       ///< the vocabulary size assumed
+};
+MemoryEstimate estimate_model_memory(const Config& config);
+/// Throws when the estimate exceeds `available_bytes` (< 0: the machine's
+/// physical memory), naming the keys and the sizes in GiB. load_config calls it.
+void validate_resources(const Config& config, std::int64_t available_bytes = -1);
 /// docs/config.md's key tables, generated from the schema.
 std::string config_markdown();
 

@@ -1,5 +1,7 @@
 #include "train/data_commands.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -12,20 +14,10 @@
 #include "datasets/corpus.hpp"
 #include "datasets/tasks.hpp"
 #include "framework/error.hpp"
-#include "train/cli_args.hpp"
+#include "train/cli_common.hpp"
 
 namespace xseq::cli {
 namespace {
-
-const char* kDataUsage =
-    "usage: xseq data make TASK --out DIR [--train N] [--valid N] [--test N] [--seed N]\n"
-    "                           [--min-len N] [--max-len N] [--alphabet S] [--max-digits N]\n"
-    "       xseq data stats FILE [--valid FILE] [--tokenizer char|space] [--max-len N]\n"
-    "                            [--batch-size N | --batch-tokens N] [--json 1]\n"
-    "\n"
-    "TASK: copy, reverse, sort, addition, dates, toy-translation.\n"
-    "FILE: a TSV file (source<TAB>target), or two line-aligned files joined by a comma\n"
-    "      (train.src,train.tgt).\n";
 
 double peak_rss_mb() {
   rusage usage{};
@@ -33,21 +25,15 @@ double peak_rss_mb() {
   return double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-int make(const Args& args) {
-  XSEQ_CHECK(args.positional.size() == 1, "xseq data make: expected one TASK (see xseq data --help)");
-  XSEQ_CHECK(args.options.count("out"), "xseq data make: --out DIR is required");
-  TaskOptions o;
-  o.name = args.positional[0];
-  o.train = args.get_int("train", static_cast<int>(o.train));
-  o.valid = args.get_int("valid", static_cast<int>(o.valid));
-  o.test = args.get_int("test", static_cast<int>(o.test));
-  o.seed = args.get_u64("seed", o.seed);
-  o.min_len = args.get_int("min-len", static_cast<int>(o.min_len));
-  o.max_len = args.get_int("max-len", static_cast<int>(o.max_len));
-  o.max_digits = args.get_int("max-digits", static_cast<int>(o.max_digits));
-  if (args.options.count("alphabet")) o.alphabet = args.options.at("alphabet");
+struct MakeFlags {
+  TaskOptions task;
+  std::string out;
+};
+
+int make(const MakeFlags& f) {
+  const TaskOptions& o = f.task;
+  const std::string& dir = f.out;
   const TaskData data = make_task(o);
-  const std::string dir = args.options.at("out");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   XSEQ_CHECK(!ec, "xseq data make: cannot create directory '", dir, "': ", ec.message());
@@ -61,14 +47,19 @@ int make(const Args& args) {
   return 0;
 }
 
-int stats(const Args& args) {
-  XSEQ_CHECK(args.positional.size() == 1, "xseq data stats: expected one FILE (see xseq data --help)");
-  const auto tokenizer = make_tokenizer(args.options.count("tokenizer") ? args.options.at("tokenizer") : "char");
+struct StatsFlags {
+  std::string file, valid, tokenizer = "char";
+  std::int64_t max_len = 0, batch_size = 64, batch_tokens = 0;
+  bool json = false;
+};
+
+int stats(const StatsFlags& f) {
+  const auto tokenizer = make_tokenizer(f.tokenizer);
   const auto t0 = std::chrono::steady_clock::now();
-  const ParallelText train = read_corpus(args.positional[0]);
+  const ParallelText train = read_corpus(f.file);
   const auto t1 = std::chrono::steady_clock::now();
   std::unique_ptr<ParallelText> valid;
-  if (args.options.count("valid")) valid = std::make_unique<ParallelText>(read_corpus(args.options.at("valid")));
+  if (!f.valid.empty()) valid = std::make_unique<ParallelText>(read_corpus(f.valid));
   const CorpusStats st = corpus_stats(train, *tokenizer, valid.get());
 
   // What training does next: a shared vocabulary and the corpus as ids.
@@ -77,7 +68,7 @@ int stats(const Args& args) {
   count_tokens(train, *tokenizer, Side::both, builder);
   const Vocab vocab = builder.build();
   EncodeOptions eo;
-  eo.max_len = args.get_int("max-len", 0);
+  eo.max_len = f.max_len;
   EncodeReport report;
   const TokenizedCorpus ids = encode_corpus(train, *tokenizer, *tokenizer, vocab, vocab, eo, &report);
   const auto t3 = std::chrono::steady_clock::now();
@@ -85,19 +76,19 @@ int stats(const Args& args) {
 
   // Padding of one epoch's batches, with and without length bucketing.
   BatchOptions bo;
-  bo.batch_size = args.get_int("batch-size", 64);
-  bo.batch_tokens = args.get_int("batch-tokens", 0);
+  bo.batch_size = f.batch_size;
+  bo.batch_tokens = f.batch_tokens;
   const double bucketed = BatchIterator(ids, bo).padding_fraction();
   bo.bucket = false;
   const double unbucketed = BatchIterator(ids, bo).padding_fraction();
   const std::string batching = bo.batch_tokens > 0 ? std::to_string(bo.batch_tokens) + " tokens"
                                                    : std::to_string(bo.batch_size) + " sentences";
 
-  if (args.get_int("json", 0) != 0) {
-    std::string json = st.to_json();
-    json.pop_back();
-    std::printf("%s, \"padding_bucketed\": %.4f, \"padding_unbucketed\": %.4f}\n", json.c_str(), bucketed,
-                unbucketed);
+  if (f.json) {
+    nlohmann::ordered_json json = nlohmann::ordered_json::parse(st.to_json());
+    json["padding_bucketed"] = bucketed;
+    json["padding_unbucketed"] = unbucketed;
+    std::printf("%s\n", json.dump().c_str());
   } else {
     std::printf("%s", st.to_text().c_str());
     std::printf("batches of %s: padding %.1f%% with length bucketing, %.1f%% without\n", batching.c_str(),
@@ -106,7 +97,7 @@ int stats(const Args& args) {
   }
   std::fflush(stdout);
   struct stat file {};
-  const double file_mb = ::stat(args.positional[0].c_str(), &file) == 0 ? double(file.st_size) / 1048576.0 : 0.0;
+  const double file_mb = ::stat(f.file.c_str(), &file) == 0 ? double(file.st_size) / 1048576.0 : 0.0;
   std::fprintf(stderr, "read %lld pairs in %.2f s; vocabulary (%lld tokens) and ids in %.2f s; peak RSS %.0f MB",
                static_cast<long long>(train.size()), seconds(t0, t1), static_cast<long long>(vocab.size()),
                seconds(t2, t3), peak_rss_mb());
@@ -116,24 +107,49 @@ int stats(const Args& args) {
   return 0;
 }
 
+Command add_make(CLI::App& data) {
+  auto* cmd = data.add_subcommand("make", "write a synthetic task's train/valid/test TSVs");
+  auto f = std::make_shared<MakeFlags>();
+  cmd->add_option("task", f->task.name, "the task")->required()->check(CLI::IsMember(task_names()));
+  cmd->add_option("--out", f->out, "directory for train.tsv, valid.tsv, test.tsv")->required();
+  const auto count = CLI::Range(std::int64_t{0}, std::int64_t{100000000});
+  cmd->add_option("--train", f->task.train, "training pairs")->check(count)->capture_default_str();
+  cmd->add_option("--valid", f->task.valid, "validation pairs")->check(count)->capture_default_str();
+  cmd->add_option("--test", f->task.test, "test pairs")->check(count)->capture_default_str();
+  cmd->add_option("--seed", f->task.seed, "generator seed")->capture_default_str();
+  const auto length = CLI::Range(std::int64_t{1}, std::int64_t{100000});
+  cmd->add_option("--min-len", f->task.min_len, "copy/reverse/sort: shortest sequence")->check(length)->capture_default_str();
+  cmd->add_option("--max-len", f->task.max_len, "copy/reverse/sort: longest sequence")->check(length)->capture_default_str();
+  cmd->add_option("--alphabet", f->task.alphabet, "copy/reverse/sort: symbols (UTF-8)")->capture_default_str();
+  cmd->add_option("--max-digits", f->task.max_digits, "addition: digits per operand")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{18}))
+      ->capture_default_str();
+  return {cmd, [f] { return make(*f); }};
+}
+
+Command add_stats(CLI::App& data) {
+  auto* cmd = data.add_subcommand("stats", "corpus statistics of a TSV file (or SRC,TGT files)");
+  auto f = std::make_shared<StatsFlags>();
+  cmd->add_option("file", f->file, "a TSV file (source<TAB>target), or two line-aligned files SRC,TGT")->required();
+  cmd->add_option("--valid", f->valid, "a validation file: overlap with the training data");
+  cmd->add_option("--tokenizer", f->tokenizer, "char or space")->check(CLI::IsMember({"char", "space"}))->capture_default_str();
+  cmd->add_option("--max-len", f->max_len, "longest side in tokens (0 = no limit)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
+  cmd->add_option("--batch-size", f->batch_size, "sentences per batch")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--batch-tokens", f->batch_tokens, "padded tokens per batch instead of --batch-size")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
+  cmd->add_flag("--json", f->json, "print one JSON object instead of text");
+  return {cmd, [f] { return stats(*f); }};
+}
+
 }  // namespace
 
-int run_data_command(int argc, char** argv) {
-  const std::string sub = argc > 2 ? argv[2] : "";
-  if (sub.empty() || sub == "--help" || sub == "-h") {
-    std::fputs(kDataUsage, sub.empty() ? stderr : stdout);
-    return sub.empty() ? 2 : 0;
-  }
-  if (sub == "make") {
-    return make(Args::parse(argc, argv, 3,
-                            {"out", "train", "valid", "test", "seed", "min-len", "max-len", "alphabet", "max-digits"},
-                            "data make"));
-  }
-  if (sub == "stats")
-    return stats(Args::parse(argc, argv, 3, {"valid", "tokenizer", "max-len", "json", "batch-size", "batch-tokens"},
-                             "data stats"));
-  std::fprintf(stderr, "xseq data: unknown subcommand '%s'\n\n%s", sub.c_str(), kDataUsage);
-  return 2;
+std::vector<Command> add_data_commands(CLI::App& root) {
+  auto* data = root.add_subcommand("data", "make a synthetic task's TSVs, or print corpus statistics");
+  data->require_subcommand(1);
+  return {add_make(*data), add_stats(*data)};
 }
 
 }  // namespace xseq::cli

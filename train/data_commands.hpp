@@ -1,7 +1,2 @@
-// `xseq data make` and `xseq data stats`.
 #pragma once
-
-namespace xseq::cli {
-/// argv[0] = "xseq", argv[1] = "data", argv[2] = the subcommand. Returns the exit code.
-int run_data_command(int argc, char** argv);
-}  // namespace xseq::cli
+// data make and data stats: registered by add_data_commands (train/cli_common.hpp).

@@ -1,18 +1,12 @@
-// `xseq translate`, `xseq eval` and `xseq average`.
+// xseq eval, average and report (registered by add_eval_commands in
+// train/cli_common.hpp), and averaging as a library call.
 #pragma once
 
 #include <string>
 #include <vector>
 
 namespace xseq {
-/// Writes to `out` the parameter-wise mean of checkpoints of one model; other
-/// vocabularies or parameters are an error naming the file and the parameter.
+/// Averages the parameters of checkpoints of one model into `out`; errors name
+/// a checkpoint whose vocabularies or parameters differ from the first's.
 void average_checkpoints(const std::vector<std::string>& paths, const std::string& out);
 }  // namespace xseq
-
-namespace xseq::cli {
-int run_translate_command(int argc, char** argv);
-int run_eval_command(int argc, char** argv);
-int run_average_command(int argc, char** argv);
-int run_report_command(int argc, char** argv);
-}  // namespace xseq::cli

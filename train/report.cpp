@@ -1,5 +1,7 @@
 #include "train/report.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,25 +16,15 @@
 namespace xseq {
 
 std::map<std::string, double> parse_log_line(const std::string& line) {
-  // log.jsonl is written by the trainer: flat objects of "key": number | true | "string".
+  // log.jsonl: one flat object per line; numbers and booleans are kept, strings
+  // and nulls (non-finite values) skipped. A broken line (a run killed while
+  // writing it) gives an empty map.
   std::map<std::string, double> out;
-  std::size_t pos = 0;
-  while ((pos = line.find('"', pos)) != std::string::npos) {
-    const std::size_t end = line.find('"', pos + 1);
-    if (end == std::string::npos) break;
-    const std::string key = line.substr(pos + 1, end - pos - 1);
-    std::size_t v = line.find(':', end);
-    if (v == std::string::npos) break;
-    ++v;
-    while (v < line.size() && line[v] == ' ') ++v;
-    if (v < line.size() && line[v] == '"') {  // a string value: skip it
-      pos = line.find('"', v + 1) + 1;
-      continue;
-    }
-    if (line.compare(v, 4, "true") == 0) out[key] = 1.0;
-    else if (line.compare(v, 5, "false") == 0) out[key] = 0.0;
-    else if (line.compare(v, 4, "null") != 0) out[key] = std::strtod(line.c_str() + v, nullptr);
-    pos = v;
+  const auto json = nlohmann::json::parse(line, nullptr, false);
+  if (!json.is_object()) return out;
+  for (const auto& [key, value] : json.items()) {
+    if (value.is_number()) out[key] = value.get<double>();
+    else if (value.is_boolean()) out[key] = value.get<bool>() ? 1.0 : 0.0;
   }
   return out;
 }

@@ -3,23 +3,30 @@
 #include <cstdio>
 #include <string>
 
-#include "train/cli_args.hpp"
+#include "train/cli_common.hpp"
 #include "train/decoding.hpp"
 #include "train/trainer.hpp"
 
 namespace xseq::cli {
 namespace {
 
-const char* kTrainUsage =
-    "usage: xseq train CONFIG [--set section.key=value]... [--resume] [--out DIR]\n"
-    "\n"
-    "Trains the config's model. The run directory (train.out_dir, or --out) gets\n"
-    "config.toml (resolved), log.jsonl, last.h5 and best.h5. --resume continues from\n"
-    "last.h5 exactly where it stopped. Ctrl-C saves last.h5 and exits.\n";
-const char* kConfigUsage =
-    "usage: xseq config CONFIG [--set section.key=value]...   print the resolved config\n"
-    "       xseq config --markdown                            print the key reference (docs/config.md)\n";
-
+// A TOML basic string, for passing a path through --set.
+std::string toml_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
 
 // A few test sentences with the trained model's greedy output.
 void show_translations(const std::string& checkpoint) {
@@ -43,42 +50,63 @@ void show_translations(const std::string& checkpoint) {
   }
 }
 
+struct TrainFlags {
+  std::string config_path, out;
+  std::vector<std::string> sets;
+  bool resume = false;
+  int threads = -1;
+};
+
+Command add_train(CLI::App& root) {
+  auto* cmd = root.add_subcommand("train", "train a model from a config file");
+  cmd->footer(
+      "The run directory (train.out_dir, or --out) gets config.toml (resolved), log.jsonl,\n"
+      "last.h5 and best.h5. --resume continues from last.h5 exactly where it stopped.\n"
+      "Ctrl-C (SIGINT) and SIGTERM save last.h5 and exit (codes 130 and 143).");
+  auto f = std::make_shared<TrainFlags>();
+  cmd->add_option("config", f->config_path, "the config file (TOML)")->required()->check(CLI::ExistingFile);
+  add_set_flag(*cmd, f->sets);
+  cmd->add_option("--out", f->out, "run directory (overrides train.out_dir)");
+  cmd->add_flag("--resume", f->resume, "continue the run in the run directory from its last.h5");
+  add_threads_flag(*cmd, f->threads, "train.threads");
+  return {cmd, [f] {
+            std::vector<std::string> sets = f->sets;
+            if (!f->out.empty()) sets.push_back("train.out_dir=" + toml_string(f->out));
+            if (f->threads >= 0) sets.push_back("train.threads=" + std::to_string(f->threads));
+            const Config config = load_config(f->config_path, sets);
+            TrainOptions options;
+            options.resume = f->resume;
+            const TrainResult result = train_model(config, options);
+            if (result.exit_code == 0) show_translations(config.train.out_dir + "/best.h5");
+            return result.exit_code;
+          }};
+}
+
+struct ConfigFlags {
+  std::string config_path;
+  std::vector<std::string> sets;
+  bool markdown = false;
+};
+
+Command add_config(CLI::App& root) {
+  auto* cmd = root.add_subcommand("config", "print a config with every default filled in");
+  auto f = std::make_shared<ConfigFlags>();
+  cmd->add_option("config", f->config_path, "the config file (TOML)")->check(CLI::ExistingFile);
+  add_set_flag(*cmd, f->sets);
+  cmd->add_flag("--markdown", f->markdown, "print the key reference (docs/config.md) instead");
+  return {cmd, [f] {
+            if (f->markdown) {
+              std::fputs(config_markdown().c_str(), stdout);
+              return 0;
+            }
+            XSEQ_CHECK(!f->config_path.empty(), "xseq config: expected one CONFIG file (see xseq config --help)");
+            std::fputs(load_config(f->config_path, f->sets).to_toml().c_str(), stdout);
+            return 0;
+          }};
+}
+
 }  // namespace
 
-int run_train_command(int argc, char** argv) {
-  if (wants_help(argc, argv)) {
-    std::fputs(kTrainUsage, stdout);
-    return 0;
-  }
-  const Args args = Args::parse(argc, argv, 2, {"set", "out"}, "train", {"resume"});
-  XSEQ_CHECK(args.positional.size() == 1, "xseq train: expected one CONFIG file (see xseq train --help)");
-  std::vector<std::string> sets = args.repeated.count("set") ? args.repeated.at("set") : std::vector<std::string>{};
-  if (args.options.count("out")) sets.push_back("train.out_dir=" + args.options.at("out"));
-  const Config config = load_config(args.positional[0], sets);
-  TrainOptions options;
-  options.resume = args.has_flag("resume");
-  const TrainResult result = train_model(config, options);
-  if (result.exit_code == 0) {
-    const std::string best = config.train.out_dir + "/best.h5";
-    show_translations(best);
-  }
-  return result.exit_code;
-}
-
-int run_config_command(int argc, char** argv) {
-  if (wants_help(argc, argv)) {
-    std::fputs(kConfigUsage, stdout);
-    return 0;
-  }
-  const Args args = Args::parse(argc, argv, 2, {"set"}, "config", {"markdown"});
-  if (args.has_flag("markdown")) {
-    std::fputs(config_markdown().c_str(), stdout);
-    return 0;
-  }
-  XSEQ_CHECK(args.positional.size() == 1, "xseq config: expected one CONFIG file (see xseq config --help)");
-  const auto sets = args.repeated.count("set") ? args.repeated.at("set") : std::vector<std::string>{};
-  std::fputs(load_config(args.positional[0], sets).to_toml().c_str(), stdout);
-  return 0;
-}
+std::vector<Command> add_train_commands(CLI::App& root) { return {add_train(root), add_config(root)}; }
 
 }  // namespace xseq::cli

@@ -1,7 +1,2 @@
-// `xseq train` and `xseq config`.
 #pragma once
-
-namespace xseq::cli {
-int run_train_command(int argc, char** argv);
-int run_config_command(int argc, char** argv);
-}  // namespace xseq::cli
+// train and config: registered by add_train_commands (train/cli_common.hpp).

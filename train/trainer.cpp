@@ -1,5 +1,9 @@
+// The training loop as a Trainer whose methods each do one job: set up (or
+// resume) the run, one update, progress logging, validation, checkpoints and
+// the final test. The run's progress lives in one RunState.
 #include "train/trainer.hpp"
 
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,29 +15,48 @@
 #include <fstream>
 #include <sstream>
 
+#include "framework/h5_attributes.hpp"
 #include "framework/parallel.hpp"
 #include "train/evaluation.hpp"
+#include "train/run_files.hpp"
 
 namespace xseq {
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted = true; }
+using Clock = std::chrono::steady_clock;
 
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
 
-std::string metrics_json(const std::map<std::string, double>& m) {
-  std::string out;
-  for (const auto& [k, v] : m) out += ", \"" + k + "\": " + json_number(v);
-  return out;
-}
+// SIGINT (Ctrl-C) and SIGTERM (timeout, Docker, Slurm) ask the loop to stop at
+// the next update boundary; the previous handlers come back afterwards.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    previous_int_ = std::signal(SIGINT, on_stop_signal);
+    previous_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  int received() const { return g_stop_signal; }
+
+ private:
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
 
 bool higher_is_better(const std::string& metric) { return metric != "loss"; }
+
+// Six significant digits, as the log has always shown them (NaN stays NaN: null in JSON).
+double round6(double v) {
+  if (!std::isfinite(v)) return v;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return std::strtod(buf, nullptr);
+}
 
 std::string format_duration(double seconds) {
   char buf[32];
@@ -43,203 +66,323 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-}  // namespace
+std::string metrics_text(const std::map<std::string, double>& metrics) {
+  std::ostringstream line;
+  char number[32];
+  for (const auto& [k, v] : metrics) {
+    std::snprintf(number, sizeof number, "%.6g", v);
+    line << " " << k << " " << (std::isfinite(v) ? number : "null");
+  }
+  return line.str();
+}
 
-TrainResult train_model(const Config& config, const TrainOptions& options) {
-  const TrainConfig& tc = config.train;
-  set_num_threads(static_cast<int>(tc.threads));
-  namespace fs = std::filesystem;
-  const fs::path dir(tc.out_dir);
-  fs::create_directories(dir);
-  const std::string last_path = (dir / "last.h5").string(), best_path = (dir / "best.h5").string();
-  const bool tty = isatty(fileno(stderr)) && !options.quiet;
-  auto say = [&](const std::string& line) {
-    if (!options.quiet) std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", line.c_str());
-  };
+// What the run has done so far: saved in every checkpoint, restored by --resume.
+struct RunState {
+  std::int64_t step = 0, bad_validations = 0, last_saved_step = 0;
+  double best = 0;
+  double loss_average = 0;  ///< running average of update losses (divergence check); 0 = none yet
+};
 
+class Trainer {
+ public:
+  Trainer(const Config& config, const TrainOptions& options);
+  TrainResult run();
+
+ private:
+  void say(const std::string& line) const;
+  void restore(const H5File& checkpoint);
+  std::string check_loss(double step_loss) const;
+  bool train_step();
+  void log_progress(float lr, double grad_norm);
+  bool validate();
+  void save(const std::string& path);
+  void save_best(std::ostringstream& line, double value);
+  void test_best();
+  TrainResult stop_with_error(const std::string& what);
+
+  const Config& config_;
+  const TrainConfig& tc_;
+  const TrainOptions& options_;
+  const std::filesystem::path dir_;
+  const std::string last_path_, best_path_;
+  const bool tty_;
+  std::unique_ptr<PreparedData> data_;
+  std::shared_ptr<Seq2SeqModel> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Schedule schedule_;
+  std::unique_ptr<BatchIterator> batches_;
+  std::vector<Variable> params_;
+  RunLog log_;
+  RunState state_;
+  TrainResult result_;
+  // The progress window: what the next log line averages over.
+  Clock::time_point start_, window_start_;
+  double window_tokens_ = 0, window_loss_ = 0;
+  std::int64_t window_steps_ = 0, first_step_ = 0;
+};
+
+Trainer::Trainer(const Config& config, const TrainOptions& options)
+    : config_(config),
+      tc_(config.train),
+      options_(options),
+      dir_(config.train.out_dir),
+      last_path_((dir_ / "last.h5").string()),
+      best_path_((dir_ / "best.h5").string()),
+      tty_(isatty(fileno(stderr)) && !options.quiet) {
+  set_num_threads(static_cast<int>(tc_.threads));
+  prepare_run_directory(tc_.out_dir, options.quiet);
   // Resume: the text pipeline comes from the checkpoint so ids stay the same.
   std::unique_ptr<H5File> resume_file;
   std::unique_ptr<TextPipeline> saved_pipeline;
   if (options.resume) {
-    resume_file = open_checkpoint(last_path);
+    resume_file = open_checkpoint(last_path_);
     saved_pipeline = std::make_unique<TextPipeline>(TextPipeline::load(*resume_file));
   }
-  const PreparedData data = prepare_data(config.data, !options.quiet, saved_pipeline.get());
-  const TextPipeline& pipeline = data.pipeline;
-
-  Rng init_rng(static_cast<std::uint64_t>(tc.seed));
-  std::shared_ptr<Seq2SeqModel> model =
-      make_model(config.model, pipeline.source_vocab.size(), pipeline.target_vocab.size(), init_rng);
-  auto optimizer = make_optimizer(tc.optimizer, model->named_parameters(), float(tc.momentum), float(tc.weight_decay),
-                                  float(tc.beta1), float(tc.beta2), float(tc.eps));
-  const Schedule schedule{tc.schedule, float(tc.lr), tc.warmup_steps, tc.max_steps};
+  data_ = std::make_unique<PreparedData>(prepare_data(config.data, !options.quiet, saved_pipeline.get()));
+  const TextPipeline& pipeline = data_->pipeline;
+  Rng init_rng(static_cast<std::uint64_t>(tc_.seed));
+  model_ = make_model(config.model, pipeline.source_vocab.size(), pipeline.target_vocab.size(), init_rng);
+  optimizer_ = make_optimizer(tc_.optimizer, model_->named_parameters(), float(tc_.momentum), float(tc_.weight_decay),
+                              float(tc_.beta1), float(tc_.beta2), float(tc_.eps));
+  schedule_ = Schedule{tc_.schedule, float(tc_.lr), tc_.warmup_steps, tc_.max_steps};
   BatchOptions bo;
-  bo.batch_size = tc.batch_size;
-  bo.batch_tokens = tc.batch_tokens;
-  bo.seed = static_cast<std::uint64_t>(tc.seed);
-  BatchIterator batches(data.train, bo);
+  bo.batch_size = tc_.batch_size;
+  bo.batch_tokens = tc_.batch_tokens;
+  bo.seed = static_cast<std::uint64_t>(tc_.seed);
+  batches_ = std::make_unique<BatchIterator>(data_->train, bo);
+  params_ = model_->parameters();
+  state_.best = higher_is_better(tc_.metric) ? -1e300 : 1e300;
+  if (resume_file) restore(*resume_file);
+  write_file_atomically((dir_ / "config.toml").string(), config.to_toml());
+  log_.open((dir_ / "log.jsonl").string(), options.resume, state_.step);
+}
 
-  std::int64_t step = 0, bad_validations = 0;
-  double best = higher_is_better(tc.metric) ? -1e300 : 1e300;
-  if (resume_file) {
-    load_parameters(*resume_file, *model);
-    optimizer->load_state(*resume_file, "optimizer");
-    load_rng_states(*resume_file, *model);
-    step = std::stoll(resume_file->attribute("step"));
-    batches.restore({std::stoll(resume_file->attribute("epoch")), std::stoll(resume_file->attribute("batch"))});
-    best = std::stod(resume_file->attribute("best_metric"));
-    bad_validations = std::stoll(resume_file->attribute("bad_validations"));
-    say("resumed from " + last_path + " at step " + std::to_string(step));
-    resume_file.reset();
+void Trainer::say(const std::string& line) const {
+  if (!options_.quiet) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line.c_str());
+}
+
+void Trainer::restore(const H5File& checkpoint) {
+  load_parameters(checkpoint, *model_);
+  optimizer_->load_state(checkpoint, "optimizer");
+  load_rng_states(checkpoint, *model_);
+  state_.step = int_attribute(checkpoint, "step");
+  batches_->restore({int_attribute(checkpoint, "epoch"), int_attribute(checkpoint, "batch")});
+  state_.best = double_attribute(checkpoint, "best_metric");
+  state_.bad_validations = int_attribute(checkpoint, "bad_validations");
+  // Older checkpoints have no running loss average: the divergence check starts afresh.
+  if (!checkpoint.attribute("loss_average").empty()) state_.loss_average = double_attribute(checkpoint, "loss_average");
+  state_.last_saved_step = state_.step;
+  say("resumed from " + last_path_ + " at step " + std::to_string(state_.step));
+}
+
+void Trainer::save(const std::string& path) {
+  CheckpointExtras extras;
+  data_->pipeline.save(extras);
+  const BatchIterator::State s = batches_->state();
+  extras.attributes["step"] = std::to_string(state_.step);
+  extras.attributes["epoch"] = std::to_string(s.epoch);
+  extras.attributes["batch"] = std::to_string(s.batch);
+  char number[64];
+  std::snprintf(number, sizeof number, "%.17g", state_.best);
+  extras.attributes["best_metric"] = number;
+  std::snprintf(number, sizeof number, "%.17g", state_.loss_average);
+  extras.attributes["loss_average"] = number;
+  extras.attributes["bad_validations"] = std::to_string(state_.bad_validations);
+  extras.attributes["config"] = config_.to_toml();
+  save_checkpoint(path, *model_, optimizer_.get(), extras);
+}
+
+// "" when the update's loss is fine, else why the run must stop before applying it.
+std::string Trainer::check_loss(double step_loss) const {
+  std::ostringstream msg;
+  if (!std::isfinite(step_loss)) {
+    msg << "loss is " << step_loss << " at step " << state_.step + 1 << " (epoch " << batches_->epoch() << ")";
+    return msg.str();
   }
-  {
-    std::ofstream(dir / "config.toml") << config.to_toml();
+  const double uniform = std::log(double(data_->pipeline.target_vocab.size()));
+  if (tc_.max_loss_ratio > 0 && state_.loss_average > 0 && step_loss > tc_.max_loss_ratio * state_.loss_average &&
+      step_loss > uniform) {
+    msg << "loss " << step_loss << " at step " << state_.step + 1 << " is more than train.max_loss_ratio = "
+        << tc_.max_loss_ratio << " times its running average " << state_.loss_average
+        << " and worse than a uniform guess (" << uniform << "): training diverged (lower train.lr, or raise "
+        << "train.max_loss_ratio; 0 turns the check off)";
   }
-  std::ofstream log(dir / "log.jsonl", options.resume ? std::ios::app : std::ios::trunc);
-  XSEQ_CHECK(log.good(), "cannot write '", (dir / "log.jsonl").string(), "'");
+  return msg.str();
+}
 
-  auto save = [&](const std::string& path) {
-    CheckpointExtras extras;
-    pipeline.save(extras);
-    const BatchIterator::State s = batches.state();
-    extras.attributes["step"] = std::to_string(step);
-    extras.attributes["epoch"] = std::to_string(s.epoch);
-    extras.attributes["batch"] = std::to_string(s.batch);
-    char best_text[64];
-    std::snprintf(best_text, sizeof best_text, "%.17g", best);
-    extras.attributes["best_metric"] = best_text;
-    extras.attributes["bad_validations"] = std::to_string(bad_validations);
-    extras.attributes["config"] = config.to_toml();
-    save_checkpoint(path, *model, optimizer.get(), extras);
-  };
-
-  if (!options.quiet) {
-    say("model " + config.model.type + ": " + std::to_string(model->parameter_count()) + " parameters; " +
-        std::to_string(data.train.size()) + " training pairs, " + std::to_string(batches.batches_per_epoch()) +
-        " batches per epoch; run directory " + tc.out_dir);
+// One update (train.accumulate batches). False when the loss says stop.
+bool Trainer::train_step() {
+  std::vector<Variable> losses;
+  double step_loss = 0;
+  for (std::int64_t a = 0; a < tc_.accumulate; ++a) {
+    const Batch b = batches_->next();
+    const Variable logits = model_->logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths);
+    const Variable loss = cross_entropy(logits, b.decoder_output, Vocab::kPad, float(tc_.label_smoothing));
+    const float value = loss.value().item();
+    if (!std::isfinite(value)) {
+      step_loss = value;
+      break;
+    }
+    Variable scaled = tc_.accumulate > 1 ? loss * (1.0f / float(tc_.accumulate)) : loss;
+    scaled.backward();
+    step_loss += value / double(tc_.accumulate);
+    window_tokens_ += double(b.target_tokens());
   }
-  g_interrupted = false;
-  auto previous_handler = std::signal(SIGINT, on_sigint);
-  TrainResult result;
-  const std::vector<Variable> params = model->parameters();
-  const auto start = std::chrono::steady_clock::now();
-  auto window_start = start;
-  double window_tokens = 0, window_loss = 0;
-  std::int64_t window_steps = 0, last_saved_step = step;
-  const std::int64_t first_step = step;
-  model->train();
+  const std::string problem = check_loss(step_loss);
+  if (!problem.empty()) {
+    result_ = stop_with_error(problem);
+    return false;
+  }
+  state_.loss_average = state_.loss_average > 0 ? 0.99 * state_.loss_average + 0.01 * step_loss : step_loss;
+  const double grad_norm = clip_grad_norm(params_, tc_.clip_norm);
+  const float lr = schedule_.at(state_.step + 1);
+  optimizer_->step(lr);
+  optimizer_->zero_grad();
+  ++state_.step;
+  window_loss_ += step_loss;
+  ++window_steps_;
+  if (options_.after_step) options_.after_step(state_.step, *model_);
+  if (state_.step % tc_.log_every == 0 || state_.step == tc_.max_steps) log_progress(lr, grad_norm);
+  return true;
+}
 
+TrainResult Trainer::stop_with_error(const std::string& what) {
+  const bool saved = std::filesystem::exists(last_path_);
+  std::fprintf(stderr, "%serror: %s; stopping. %s\n", tty_ ? "\r\033[K" : "", what.c_str(),
+               saved ? ("The last good checkpoint, " + last_path_ + " (step " + std::to_string(state_.last_saved_step) +
+                        "), is unchanged.")
+                           .c_str()
+                     : "No checkpoint was written.");
+  TrainResult r;
+  r.stop_reason = what.rfind("loss is", 0) == 0 ? "non-finite loss" : "diverged";
+  r.exit_code = 1;
+  r.steps = state_.step;
+  return r;
+}
+
+void Trainer::log_progress(float lr, double grad_norm) {
+  const auto now = Clock::now();
+  const double window_seconds = std::chrono::duration<double>(now - window_start_).count();
+  const double tps = window_tokens_ / std::max(window_seconds, 1e-9);
+  const double loss = window_loss_ / double(window_steps_);
+  nlohmann::ordered_json line;
+  line["step"] = state_.step;
+  line["epoch"] = batches_->epoch();
+  line["loss"] = round6(loss);
+  line["lr"] = round6(lr);
+  line["grad_norm"] = round6(grad_norm);
+  line["tokens_per_s"] = round6(tps);
+  log_.write(line.dump());
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double eta = elapsed / double(state_.step - first_step_) * double(tc_.max_steps - state_.step);
+  char text[256];
+  std::snprintf(text, sizeof text, "step %lld/%lld  epoch %lld  loss %.4f  lr %.2e  %.0f tok/s  ETA %s",
+                static_cast<long long>(state_.step), static_cast<long long>(tc_.max_steps),
+                static_cast<long long>(batches_->epoch()), loss, double(lr), tps, format_duration(eta).c_str());
+  if (tty_) std::fprintf(stderr, "\r\033[K%s", text);
+  else if (!options_.quiet) std::fprintf(stderr, "%s\n", text);
+  window_start_ = now;
+  window_tokens_ = window_loss_ = 0;
+  window_steps_ = 0;
+}
+
+// A failed best.h5 is not fatal: the previous best.h5 stays, and so does the
+// best metric it was saved with (the next validation tries again).
+void Trainer::save_best(std::ostringstream& line, double value) {
+  const double previous = state_.best;
+  state_.best = value;
+  try {
+    save(best_path_);
+    line << "  (best " << tc_.metric << ", saved best.h5)";
+  } catch (const Error& e) {
+    state_.best = previous;
+    line << "  (best " << tc_.metric << ", but saving best.h5 failed: " << e.what()
+         << "; the previous best.h5 is kept, training goes on)";
+  }
+}
+
+// Validates and maybe saves best.h5; true when early stopping says stop.
+bool Trainer::validate() {
+  result_.valid = evaluate(*model_, data_->pipeline, data_->valid, data_->valid_text,
+                           EvalOptions{tc_.batch_size, tc_.valid_max_sentences, {}, nullptr});
+  nlohmann::ordered_json entry;
+  entry["step"] = state_.step;
+  entry["valid"] = true;
+  for (const auto& [k, v] : result_.valid) entry[k] = round6(v);
+  log_.write(entry.dump());
+  const double value = result_.valid.count(tc_.metric) ? result_.valid.at(tc_.metric) : result_.valid.at("loss");
+  const bool improved = higher_is_better(tc_.metric) ? value > state_.best : value < state_.best;
+  std::ostringstream line;
+  line << "valid @ " << state_.step << ":" << metrics_text(result_.valid);
+  if (improved) {
+    state_.bad_validations = 0;
+    save_best(line, value);
+  } else {
+    ++state_.bad_validations;
+  }
+  say(line.str());
+  return tc_.patience > 0 && state_.bad_validations >= tc_.patience;
+}
+
+void Trainer::test_best() {
+  if (data_->test.size() == 0 || !std::filesystem::exists(best_path_)) return;
+  auto file = open_checkpoint(best_path_);
+  load_parameters(*file, *model_);
+  result_.test = evaluate(*model_, data_->pipeline, data_->test, data_->test_text, EvalOptions{tc_.batch_size, 0, {}, nullptr});
+  nlohmann::ordered_json entry;
+  entry["step"] = state_.step;
+  entry["test"] = true;
+  entry["checkpoint"] = "best.h5";
+  for (const auto& [k, v] : result_.test) entry[k] = round6(v);
+  log_.write(entry.dump());
+  say("test (best.h5):" + metrics_text(result_.test));
+}
+
+TrainResult Trainer::run() {
+  if (!options_.quiet) {
+    say("model " + config_.model.type + ": " + std::to_string(model_->parameter_count()) + " parameters; " +
+        std::to_string(data_->train.size()) + " training pairs, " + std::to_string(batches_->batches_per_epoch()) +
+        " batches per epoch; run directory " + tc_.out_dir);
+  }
+  StopSignals signals;
+  start_ = window_start_ = Clock::now();
+  first_step_ = state_.step;
+  model_->train();
   while (true) {
-    if (step >= tc.max_steps) { result.stop_reason = "max_steps"; break; }
-    const BatchIterator::State position = batches.state();
-    const std::int64_t epochs_done = position.epoch + (position.batch >= batches.batches_per_epoch() ? 1 : 0);
-    if (tc.max_epochs > 0 && epochs_done >= tc.max_epochs) { result.stop_reason = "max_epochs"; break; }
-    if (g_interrupted) { result.stop_reason = "interrupted"; break; }
-
-    double step_loss = 0;
-    for (std::int64_t a = 0; a < tc.accumulate; ++a) {
-      const Batch b = batches.next();
-      const Variable logits = model->logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths);
-      const Variable loss = cross_entropy(logits, b.decoder_output, Vocab::kPad, float(tc.label_smoothing));
-      const float value = loss.value().item();
-      if (!std::isfinite(value)) {
-        std::ostringstream msg;
-        msg << "loss is " << value << " at step " << step + 1 << " (epoch " << batches.epoch() << "); stopping. ";
-        msg << (std::filesystem::exists(last_path) ? "The last good checkpoint, " + last_path + " (step " +
-                                                           std::to_string(last_saved_step) + "), is unchanged."
-                                                     : std::string("No checkpoint was written."));
-        std::fprintf(stderr, "%serror: %s\n", tty ? "\r\033[K" : "", msg.str().c_str());
-        result.stop_reason = "non-finite loss";
-        result.exit_code = 1;
-        result.steps = step;
-        std::signal(SIGINT, previous_handler);
-        return result;
-      }
-      Variable scaled = tc.accumulate > 1 ? loss * (1.0f / float(tc.accumulate)) : loss;
-      scaled.backward();
-      step_loss += value / double(tc.accumulate);
-      window_tokens += double(b.target_tokens());
+    if (state_.step >= tc_.max_steps) { result_.stop_reason = "max_steps"; break; }
+    const BatchIterator::State position = batches_->state();
+    const std::int64_t epochs_done = position.epoch + (position.batch >= batches_->batches_per_epoch() ? 1 : 0);
+    if (tc_.max_epochs > 0 && epochs_done >= tc_.max_epochs) { result_.stop_reason = "max_epochs"; break; }
+    if (signals.received()) { result_.stop_reason = "interrupted"; break; }
+    if (!train_step()) return result_;
+    if ((state_.step % tc_.valid_every == 0 || state_.step == tc_.max_steps) && validate()) {
+      result_.stop_reason = "patience";
+      break;
     }
-    const double grad_norm = clip_grad_norm(params, tc.clip_norm);
-    const float lr = schedule.at(step + 1);
-    optimizer->step(lr);
-    optimizer->zero_grad();
-    ++step;
-    window_loss += step_loss;
-    ++window_steps;
-    if (options.after_step) options.after_step(step, *model);
-
-    const auto now = std::chrono::steady_clock::now();
-    const double window_seconds = std::chrono::duration<double>(now - window_start).count();
-    if (step % tc.log_every == 0 || step == tc.max_steps) {
-      const double tps = window_tokens / std::max(window_seconds, 1e-9);
-      log << "{\"step\": " << step << ", \"epoch\": " << batches.epoch() << ", \"loss\": " << json_number(window_loss / double(window_steps))
-          << ", \"lr\": " << json_number(lr) << ", \"grad_norm\": " << json_number(grad_norm)
-          << ", \"tokens_per_s\": " << json_number(tps) << "}\n";
-      log.flush();
-      const double elapsed = std::chrono::duration<double>(now - start).count();
-      const double eta = elapsed / double(step - first_step) * double(tc.max_steps - step);
-      char line[256];
-      std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.2e  %.0f tok/s  ETA %s",
-                    static_cast<long long>(step), static_cast<long long>(tc.max_steps),
-                    static_cast<long long>(batches.epoch()), window_loss / double(window_steps), double(lr), tps,
-                    format_duration(eta).c_str());
-      if (tty) std::fprintf(stderr, "\r\033[K%s", line);
-      else if (!options.quiet) std::fprintf(stderr, "%s\n", line);
-      window_start = now;
-      window_tokens = window_loss = 0;
-      window_steps = 0;
-    }
-
-    if (step % tc.valid_every == 0 || step == tc.max_steps) {
-      result.valid = evaluate(*model, pipeline, data.valid, data.valid_text, EvalOptions{tc.batch_size, tc.valid_max_sentences, {}, nullptr});
-      log << "{\"step\": " << step << ", \"valid\": true" << metrics_json(result.valid) << "}\n";
-      log.flush();
-      const double value = result.valid.count(tc.metric) ? result.valid.at(tc.metric) : result.valid.at("loss");
-      const bool improved = higher_is_better(tc.metric) ? value > best : value < best;
-      std::ostringstream line;
-      line << "valid @ " << step << ":";
-      for (const auto& [k, v] : result.valid) line << " " << k << " " << json_number(v);
-      if (improved) {
-        best = value;
-        bad_validations = 0;
-        save(best_path);
-        line << "  (best " << tc.metric << ", saved best.h5)";
-      } else {
-        ++bad_validations;
-      }
-      say(line.str());
-      if (tc.patience > 0 && bad_validations >= tc.patience) {
-        result.stop_reason = "patience";
-        break;
-      }
-    }
-    if (step % tc.checkpoint_every == 0) {
-      save(last_path);
-      last_saved_step = step;
+    if (state_.step % tc_.checkpoint_every == 0) {
+      save(last_path_);
+      state_.last_saved_step = state_.step;
     }
   }
-  std::signal(SIGINT, previous_handler);
-  save(last_path);
-  result.steps = step;
-  if (result.stop_reason == "interrupted") {
-    say("interrupted at step " + std::to_string(step) + "; saved " + last_path + " (continue with --resume)");
-    result.exit_code = 130;
-    return result;
+  save(last_path_);
+  result_.steps = state_.step;
+  if (result_.stop_reason == "interrupted") {
+    const int signal = signals.received();
+    say(std::string("interrupted (") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ") at step " +
+        std::to_string(state_.step) + "; saved " + last_path_ + " (continue with --resume)");
+    result_.exit_code = 128 + signal;
+    return result_;
   }
-  say("stopped (" + result.stop_reason + ") at step " + std::to_string(step) + "; saved " + last_path);
+  say("stopped (" + result_.stop_reason + ") at step " + std::to_string(state_.step) + "; saved " + last_path_);
+  test_best();
+  return result_;
+}
 
-  if (data.test.size() > 0 && std::filesystem::exists(best_path)) {
-    auto file = open_checkpoint(best_path);
-    load_parameters(*file, *model);
-    result.test = evaluate(*model, pipeline, data.test, data.test_text, EvalOptions{tc.batch_size, 0, {}, nullptr});
-    log << "{\"step\": " << step << ", \"test\": true, \"checkpoint\": \"best.h5\"" << metrics_json(result.test) << "}\n";
-    std::ostringstream line;
-    line << "test (best.h5):";
-    for (const auto& [k, v] : result.test) line << " " << k << " " << json_number(v);
-    say(line.str());
-  }
-  return result;
+}  // namespace
+
+TrainResult train_model(const Config& config, const TrainOptions& options) {
+  Trainer trainer(config, options);
+  return trainer.run();
 }
 
 }  // namespace xseq

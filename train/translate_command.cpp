@@ -1,0 +1,229 @@
+// xseq translate: source lines from stdin or a file, one translation per line,
+// decoded in batches as soon as no more input is waiting.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "datasets/utf8.hpp"
+#include "framework/parallel.hpp"
+#include "train/attention_svg.hpp"
+#include "train/cli_common.hpp"
+#include "train/evaluation.hpp"
+
+namespace xseq::cli {
+namespace {
+
+struct TranslateFlags {
+  std::string checkpoint, input, alignments, svg_dir;
+  bool heads = false;
+  DecodeFlags decode;
+  int threads = -1;
+};
+
+// The cross-attention of one sentence, cropped to its source tokens, as a JSON
+// line and/or SVG heatmaps.
+class AttentionWriter {
+ public:
+  AttentionWriter(const std::string& alignments, const std::string& svg_dir, bool heads)
+      : svg_dir_(svg_dir), heads_(heads) {
+    if (!alignments.empty()) {
+      json_.open(alignments);
+      XSEQ_CHECK(json_.is_open(), "xseq translate: cannot write --alignments '", alignments, "'");
+    }
+    if (!svg_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(svg_dir_, ec);
+      XSEQ_CHECK(!ec, "xseq translate: cannot create --attention-svg directory '", svg_dir_, "': ", ec.message());
+    }
+  }
+  bool wanted() const { return json_.is_open() || !svg_dir_.empty(); }
+  bool heads_wanted() const { return !svg_dir_.empty() && heads_; }
+
+  void write(std::int64_t number, const std::vector<std::string>& source, const std::vector<std::string>& output,
+             const Hypothesis& h) {
+    const auto crop = [&](const std::vector<float>& row) {
+      return std::vector<float>(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(std::min(row.size(), source.size())));
+    };
+    std::vector<std::vector<float>> rows;
+    for (const auto& row : h.attention) rows.push_back(crop(row));
+    const std::string title = "sentence " + std::to_string(number);
+    if (json_.is_open()) json_ << attention_json(source, output, rows) << "\n" << std::flush;
+    if (svg_dir_.empty()) return;
+    write_file(number, "", attention_svg(source, output, rows, title));
+    if (!heads_wanted() || h.head_attention.empty() || h.head_attention[0].empty()) return;
+    // [token][head][source] -> [head][token][source]
+    std::vector<std::vector<std::vector<float>>> per_head(h.head_attention[0].size());
+    for (const auto& per_token : h.head_attention)
+      for (std::size_t k = 0; k < per_token.size(); ++k) per_head[k].push_back(crop(per_token[k]));
+    write_file(number, "-heads", attention_heads_svg(source, output, per_head, title));
+  }
+
+ private:
+  void write_file(std::int64_t number, const char* suffix, const std::string& svg) {
+    char name[48];
+    std::snprintf(name, sizeof name, "/sentence-%06lld%s.svg", static_cast<long long>(number), suffix);
+    std::ofstream out(svg_dir_ + name);
+    out << svg;
+    XSEQ_CHECK(out.good(), "xseq translate: cannot write '", svg_dir_ + name, "'");
+  }
+
+  std::ofstream json_;
+  std::string svg_dir_;
+  bool heads_;
+};
+
+class Translator {
+ public:
+  Translator(const TrainedModel& model, DecodeOptions options, std::int64_t max_input, AttentionWriter& attention)
+      : l_(model), options_(options), max_input_(max_input), attention_(attention) {
+    options_.keep_attention = attention.wanted();
+    options_.keep_head_attention = attention.heads_wanted();
+  }
+
+  void add(const std::string& line) { pending_.push_back(line); }
+  std::size_t pending() const { return pending_.size(); }
+
+  /// Decodes and prints every pending line, in order.
+  void flush() {
+    if (pending_.empty()) return;
+    TokenizedCorpus corpus;
+    std::vector<bool> empty_line;
+    for (const auto& line : pending_) {
+      std::vector<std::int32_t> ids = source_ids(line);
+      empty_line.push_back(ids.empty());
+      if (ids.empty()) ids.push_back(Vocab::kUnk);  // decoded, then printed as an empty line
+      corpus.add(ids, {}, static_cast<std::int64_t>(corpus.size()));
+    }
+    std::vector<std::int64_t> rows;
+    for (std::int64_t i = 0; i < corpus.size(); ++i) rows.push_back(i);
+    const Batch b = make_batch(corpus, rows);
+    const auto hyps = decode(*l_.model, b.source, b.source_lengths, options_);
+    for (std::size_t i = 0; i < hyps.size(); ++i) {
+      const std::string out = empty_line[i] ? "" : l_.pipeline.detokenize(hyps[i].tokens);
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fputc('\n', stdout);
+      ++sentences_;
+      if (attention_.wanted()) attention_.write(sentences_, source_tokens(pending_[i]), output_tokens(hyps[i]), hyps[i]);
+    }
+    std::fflush(stdout);
+    pending_.clear();
+  }
+
+  /// What the user should know at the end (unknown tokens, truncated lines).
+  void summary() const {
+    if (unknown_ > 0)
+      std::fprintf(stderr, "%lld source tokens were unknown to the vocabulary (mapped to <unk>)\n",
+                   static_cast<long long>(unknown_));
+    if (truncated_ > 0)
+      std::fprintf(stderr, "%lld lines were longer than --max-input %lld tokens and were truncated\n",
+                   static_cast<long long>(truncated_), static_cast<long long>(max_input_));
+  }
+
+ private:
+  std::vector<std::string> source_tokens(const std::string& line, bool* truncated = nullptr) const {
+    std::vector<std::string> tokens = l_.pipeline.tokenizer->encode(line);
+    const bool over = static_cast<std::int64_t>(tokens.size()) > max_input_;
+    if (over) tokens.resize(static_cast<std::size_t>(max_input_));
+    if (truncated) *truncated = over;
+    return tokens;
+  }
+  std::vector<std::int32_t> source_ids(const std::string& line) {
+    bool truncated = false;
+    const std::vector<std::string> tokens = source_tokens(line, &truncated);
+    truncated_ += truncated;
+    std::vector<std::int32_t> ids;
+    for (const auto& token : tokens) {
+      ids.push_back(l_.pipeline.source_vocab.id(token));
+      unknown_ += ids.back() == Vocab::kUnk;
+    }
+    return ids;
+  }
+  std::vector<std::string> output_tokens(const Hypothesis& h) const {
+    std::vector<std::string> output;
+    for (auto id : h.tokens) output.push_back(l_.pipeline.target_vocab.token(id));
+    if (h.ended) output.push_back("</s>");
+    return output;
+  }
+
+  const TrainedModel& l_;
+  DecodeOptions options_;
+  std::int64_t max_input_;
+  AttentionWriter& attention_;
+  std::vector<std::string> pending_;
+  std::int64_t sentences_ = 0, unknown_ = 0, truncated_ = 0;
+};
+
+// Is another line already waiting on stdin? (Then it joins the batch.)
+bool more_waiting(std::istream& in, bool from_file) {
+  if (from_file || in.rdbuf()->in_avail() > 0) return true;
+  pollfd fd{STDIN_FILENO, POLLIN, 0};
+  return ::poll(&fd, 1, 0) > 0;
+}
+
+int translate(const TranslateFlags& f) {
+  TrainedModel l = load_trained_model(f.checkpoint);
+  set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
+  AttentionWriter attention(f.alignments, f.svg_dir, f.heads);
+  Translator translator(l, f.decode.options(), max_input_tokens(f.decode.max_input, l.config), attention);
+  std::ifstream file;
+  const bool from_file = !f.input.empty();
+  if (from_file) {
+    file.open(f.input, std::ios::binary);
+    XSEQ_CHECK(file.is_open(), "xseq translate: cannot open --input '", f.input, "'");
+  }
+  std::istream& in = from_file ? static_cast<std::istream&>(file) : std::cin;
+  const std::string origin = from_file ? f.input : std::string("<stdin>");
+  std::string line;
+  for (std::int64_t line_number = 1; std::getline(in, line); ++line_number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::size_t bad = find_invalid_utf8(line), nul = line.find('\0');
+    if (bad != std::string::npos || nul != std::string::npos) {
+      translator.flush();  // every line before the bad one is printed first
+      XSEQ_CHECK(nul == std::string::npos, origin, ":", line_number, ": NUL byte at byte ", nul + 1, " of the line");
+      XSEQ_CHECK(false, origin, ":", line_number, ": invalid UTF-8 at byte ", bad + 1, " of the line");
+    }
+    translator.add(line);
+    if (static_cast<std::int64_t>(translator.pending()) >= f.decode.batch || !more_waiting(in, from_file))
+      translator.flush();
+  }
+  XSEQ_CHECK(!in.bad(), "xseq translate: reading ", origin, " failed");
+  translator.flush();
+  translator.summary();
+  return 0;
+}
+
+}  // namespace
+
+std::int64_t max_input_tokens(std::int64_t flag, const Config& model_config) {
+  if (flag > 0) return flag;
+  return model_config.data.max_len > 0 ? model_config.data.max_len : kDefaultMaxInput;
+}
+
+Command add_translate_command(CLI::App& root) {
+  auto* cmd = root.add_subcommand("translate", "translate lines from stdin or a file with a checkpoint");
+  cmd->footer(
+      "Reads source sentences (one per line) from stdin or --input and writes one translation\n"
+      "per line to stdout, in input order. Lines are decoded in batches of up to --batch as soon\n"
+      "as no more input is waiting, so interactive use answers line by line. A line that is not\n"
+      "valid UTF-8 (or holds a NUL byte) is an error naming the line, after every line before\n"
+      "it was printed. --alignments FILE writes each sentence's attention matrix (output tokens\n"
+      "x source tokens) as a JSON line; --attention-svg DIR writes one SVG heatmap per sentence\n"
+      "(Transformers: the last decoder layer's cross-attention averaged over heads;\n"
+      "--attention-heads adds a grid with one heatmap per head).");
+  auto f = std::make_shared<TranslateFlags>();
+  cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint written by xseq train")->required();
+  cmd->add_option("--input", f->input, "read sources from this file instead of stdin")->check(CLI::ExistingFile);
+  add_decode_flags(*cmd, f->decode, 32);
+  cmd->add_option("--alignments", f->alignments, "write attention matrices as JSON lines to FILE");
+  cmd->add_option("--attention-svg", f->svg_dir, "write one SVG heatmap per sentence into DIR");
+  cmd->add_flag("--attention-heads", f->heads, "with --attention-svg: also a heatmap per head");
+  add_threads_flag(*cmd, f->threads, "the checkpoint's train.threads");
+  return {cmd, [f] { return translate(*f); }};
+}
+
+}  // namespace xseq::cli
