@@ -90,7 +90,14 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std:
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_serialized(const std::string& model_proto) {
   std::unique_ptr<SentencePieceTokenizer> t(new SentencePieceTokenizer());
-  const auto status = t->impl_->processor.LoadFromSerializedProto(model_proto);
+  sentencepiece::util::Status status;
+  try {
+    status = t->impl_->processor.LoadFromSerializedProto(model_proto);
+  } catch (const std::exception& e) {
+    // Some damaged models make the library throw instead of returning a status
+    // (a piece that starts with a NUL byte: Darts' "zero-length key"; found by fuzz_sentencepiece).
+    XSEQ_CHECK(false, "sentencepiece: not a valid model: ", e.what());
+  }
   XSEQ_CHECK(status.ok(), "sentencepiece: not a valid model: ", status.ToString());
   return t;
 }

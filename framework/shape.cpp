@@ -24,7 +24,8 @@ void Shape::push_back(std::int64_t d) {
 
 std::int64_t Shape::numel() const {
   std::int64_t n = 1;
-  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+  for (int i = 0; i < ndim_; ++i)
+    XSEQ_CHECK(!__builtin_mul_overflow(n, dims_[i], &n), "Shape ", str(), " has more elements than an int64 can count");
   return n;
 }
 

@@ -18,7 +18,8 @@ template <class F>
 void attempt(F&& f) {
   try {
     f();
-  } catch (const xseq::Error&) {
+  } catch (const xseq::Error& e) {
+    xseq::fuzz::rejected(e);
   }
 }
 
@@ -27,7 +28,7 @@ void attempt(F&& f) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace xseq;
   attempt([&] {
-    const fuzz::MemFile bytes("checkpoint", fuzz::as_text(data, size));
+    const fuzz::ShmFile bytes("checkpoint.h5", fuzz::as_text(data, size));
     const auto file = open_checkpoint(bytes.path());
     Rng rng(1);
     fuzz::TinyModel model(rng);
@@ -44,7 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     });
     attempt([&] { parse_config(file->attribute("config"), bytes.path() + ":config"); });
     attempt([&] {
-      for (const auto& name : file->datasets()) attempt([&] { file->read_string(name); });
+      for (const auto& name : file->datasets()) {  // every dataset, as what it claims to be or not
+        attempt([&] { file->read(name); });
+        attempt([&] { file->read_string(name); });
+      }
     });
   });
   return 0;

@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Config config;
   try {
     config = parse_config(std::string(text), "fuzz.toml", overrides);
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::rejected(e);
     return 0;  // rejected with a message: the expected outcome for bad input
   }
   const std::string toml = config.to_toml();

@@ -26,7 +26,8 @@ void use(const xseq::ParallelText& text) {
     EncodeReport report;
     try {
       encode_corpus(text, *tokenizer, *tokenizer, vocab, vocab, options, &report);
-    } catch (const Error&) {  // every pair longer than max_len
+    } catch (const Error& e) {  // every pair longer than max_len
+      xseq::fuzz::rejected(e);
     }
     corpus_stats(text, *tokenizer, &text).to_json();
   }
@@ -46,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const fuzz::MemFile tsv("tsv", input);
       use(read_tsv(tsv.path()));
     }
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::rejected(e);
   }
   return 0;
 }

@@ -18,14 +18,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     loaded = true;
     for (std::int32_t id = 0; id < v.size(); ++id)
       if (v.id(v.token(id)) != id) fuzz::invariant_failed("token " + std::to_string(id) + " maps to another id");
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::rejected(e);
   }
   try {
     const Vocab v = Vocab::deserialize(text, "fuzz");
     deserialized = true;
     if (Vocab::deserialize(v.serialize()).tokens() != v.tokens())
       fuzz::invariant_failed("an accepted vocabulary does not round-trip through serialize()");
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::rejected(e);
   }
   if (loaded != deserialized) fuzz::invariant_failed("Vocab::load and Vocab::deserialize disagree");
   return 0;

@@ -56,6 +56,9 @@ const std::string& tiny_run() {
     REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
     return d;
   }();
+  static const struct RemoveAtExit {
+    ~RemoveAtExit() { std::filesystem::remove_all(dir); }
+  } remove_at_exit;
   return dir;
 }
 

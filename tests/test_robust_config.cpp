@@ -98,7 +98,8 @@ TEST_CASE("robust config: a model larger than the machine is refused before allo
   CHECK(e.parameters > 4.0 * 65536.0 * 65536.0 * 2);  // at least the attention projections
   CHECK(e.parameter_bytes == Approx(e.parameters * 4 * 4));  // values, gradients, two Adam moments
   CHECK_THROWS_WITH(validate_resources(big, std::int64_t(16) << 30),
-                    Catch::StartsWith("big.toml: the model needs about ") && Catch::Contains("model.d_model = 65536") &&
+                    Catch::StartsWith("big.toml: training this model needs about ") &&
+                        Catch::Contains("model.d_model = 65536") &&
                         Catch::Contains("a vocabulary of 1000 (assumed: data.vocab_size = 0)") &&
                         Catch::Contains("this machine has 16.0 GiB of memory"));
   // An rnn_attention model too: the key names follow the type.
@@ -124,6 +125,9 @@ TEST_CASE("robust config: the parameter estimate counts what the models build", 
       {"model.type=rnn_attention", "model.embed_dim=12", "model.hidden=20", "model.cell=lstm",
        "model.bidirectional=false", "model.input_feeding=true", "model.decoder_layers=3"},
       {"model.type=rnn_attention", "model.embed_dim=8", "model.hidden=16", "model.attention=seed"},
+      {"model.type=rnn_attention", "model.embed_dim=8", "model.hidden=16", "model.attention=general"},
+      {"model.type=rnn_attention", "model.embed_dim=8", "model.hidden=16", "model.attention=concat"},
+      {"model.type=rnn_attention", "model.embed_dim=8", "model.hidden=16", "model.attention=additive"},
   };
   for (auto sets : variants) {
     sets.push_back("data.vocab_size=37");
@@ -138,7 +142,7 @@ TEST_CASE("robust config: the parameter estimate counts what the models build", 
 }
 
 TEST_CASE("robust config: every shipped config passes the memory check with room to spare", "[robust][config]") {
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(XSEQ_SOURCE_DIR) + "/configs")) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(XSEQ_SOURCE_DIR) + "/configs")) {
     if (entry.path().extension() != ".toml") continue;
     std::ifstream in(entry.path());
     std::stringstream text;

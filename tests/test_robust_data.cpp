@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "datasets/corpus.hpp"
+#include "datasets/tokenizer.hpp"
 #include "datasets/utf8.hpp"
 #include "datasets/vocab.hpp"
 #include "helpers.hpp"
@@ -123,4 +124,12 @@ TEST_CASE("robust data: vocabulary files name the line of an empty, repeated or 
 TEST_CASE("robust data: a directory or unreadable path is an error, not an empty corpus", "[robust][data]") {
   CHECK_THROWS_WITH(read_tsv("."), Contains("'.'"));
   CHECK_THROWS_WITH(Vocab::load("."), Contains("'.'"));
+}
+
+TEST_CASE("robust data: a SentencePiece model the library throws on is an error naming the file", "[robust][data]") {
+  // Found by fuzz_sentencepiece: a piece starting with a NUL byte made libsentencepiece
+  // throw its own exception (Darts' "zero-length key") through SentencePieceTokenizer::load.
+  const std::string path = std::string(XSEQ_SOURCE_DIR) + "/fuzz/corpus/sentencepiece/regress-nul-in-piece.model";
+  CHECK_THROWS_WITH(SentencePieceTokenizer::load(path),
+                    Contains("regress-nul-in-piece.model' is not a SentencePiece model") && Contains("zero-length key"));
 }

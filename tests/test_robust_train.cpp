@@ -108,7 +108,7 @@ TEST_CASE("a diverging run stops before the update and keeps its checkpoints", "
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("--resume names a missing or edited progress attribute", "[robust][train][checkpoint]") {
+TEST_CASE("resume: a missing or edited progress attribute is an error naming it", "[robust][train][checkpoint]") {
   const std::string dir = "test_robust_attrs";
   std::filesystem::remove_all(dir);
   Config c = tiny(dir);
