@@ -12,7 +12,8 @@ PACKAGES=(
   libsentencepiece-dev
   libtomlplusplus-dev
   catch2
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev   # the command line and JSON
+  clang libclang-rt-14-dev          # libFuzzer harnesses (scripts/fuzz.sh)
 )
 
 SUDO=""

@@ -17,10 +17,10 @@ for cfg in "${configs[@]}"; do
   ./build/xseq train "$cfg" --out "$out" > "runs/$name.out" 2>&1
   end=$(date +%s.%N)
   seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')
-  test_line=$(grep '"test": true' "$out/log.jsonl" | tail -1)
-  steps=$(echo "$test_line" | sed 's/.*"step": \([0-9]*\).*/\1/')
-  em=$(echo "$test_line" | sed 's/.*"exact_match": \([0-9.e-]*\).*/\1/')
-  acc=$(echo "$test_line" | sed 's/.*"token_accuracy": \([0-9.e-]*\).*/\1/')
+  test_line=$(grep -E '"test": ?true' "$out/log.jsonl" | tail -1)
+  steps=$(echo "$test_line" | sed 's/.*"step": *\([0-9]*\).*/\1/')
+  em=$(echo "$test_line" | sed 's/.*"exact_match": *\([0-9.e-]*\).*/\1/')
+  acc=$(echo "$test_line" | sed 's/.*"token_accuracy": *\([0-9.e-]*\).*/\1/')
   model=$(grep '^type' "$cfg" | head -1 | sed 's/.*"\(.*\)"/\1/')
   awk -v cfg="$cfg" -v model="$model" -v s="$seconds" -v steps="$steps" -v em="$em" -v acc="$acc" \
     'BEGIN { printf "| `%s` | %s | %.0f s | %s | %.1f%% | %.2f%% |\n", cfg, model, s, steps, em * 100, acc * 100 }'

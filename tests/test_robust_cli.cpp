@@ -107,7 +107,7 @@ TEST_CASE("translate prints every line it decoded before reporting a bad one", "
   CHECK(err.find("<stdin>:4: invalid UTF-8 at byte 1") != std::string::npos);
   CHECK(run_xseq({"translate", "--checkpoint", dir + "/run/best.h5"}, std::string("ab\0c\n", 5), dir + "/p4", &out,
                  &err) == 1);
-  CHECK(err.find("<stdin>:1: NUL byte at byte 3") != std::string::npos);
+  CHECK(err.find("<stdin>:1: a NUL byte (U+0000) at byte 3") != std::string::npos);
 }
 
 TEST_CASE("translate and eval cut over-long inputs to --max-input instead of running out of memory", "[robust][cli]") {

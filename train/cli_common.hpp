@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +32,29 @@ Command add_translate_command(CLI::App& root);
 std::vector<Command> add_data_commands(CLI::App& root);   // data make, data stats
 std::vector<Command> add_bench_command(CLI::App& root);   // bench
 
+/// A whole number (not "2.5", not "x"), checked before a range so that the
+/// message says what is wrong.
+inline const CLI::Validator kInteger(
+    [](std::string& text) {
+      char* end = nullptr;
+      errno = 0;
+      std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || !end || *end != '\0') return "'" + text + "' is not an integer";
+      if (errno == ERANGE) return "'" + text + "' is too large";
+      return std::string();
+    },
+    "INT");
+
+/// A decimal number (not "0.6x", not "nan", not "1e999").
+inline const CLI::Validator kFiniteNumber(
+    [](std::string& text) {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || !end || *end != '\0' || !std::isfinite(v)) return "'" + text + "' is not a finite number";
+      return std::string();
+    },
+    "NUMBER");
+
 /// The largest thread count a flag or config accepts.
 constexpr int kMaxThreads = 1024;
 
@@ -40,6 +64,7 @@ inline CLI::Option* add_threads_flag(CLI::App& cmd, int& threads, const std::str
   return cmd
       .add_option("--threads", threads,
                   "threads for xseq's kernels and OpenBLAS together (0 = all cores; default: " + fallback + ")")
+      ->check(kInteger)
       ->check(CLI::Range(0, kMaxThreads));
 }
 
@@ -64,27 +89,20 @@ struct DecodeFlags {
   }
 };
 
-/// A decimal number (not "0.6x", not "nan", not "1e999").
-inline const CLI::Validator kFiniteNumber(
-    [](std::string& text) {
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || !end || *end != '\0' || !std::isfinite(v)) return "'" + text + "' is not a finite number";
-      return std::string();
-    },
-    "NUMBER");
-
 inline void add_decode_flags(CLI::App& cmd, DecodeFlags& f, std::int64_t default_batch) {
-  cmd.add_option("--beam", f.beam, "beam size (1 = greedy search)")->check(CLI::Range(1, 256))->default_val(1);
+  cmd.add_option("--beam", f.beam, "beam size (1 = greedy search)")->check(kInteger)->check(CLI::Range(1, 256))->default_val(1);
   cmd.add_option("--alpha", f.alpha, "length penalty ((5 + |Y|) / 6)^alpha of beam search (0 = none)")
-      ->check(kFiniteNumber & CLI::Range(0.0, 10.0))
+      ->check(kFiniteNumber)
+      ->check(CLI::Range(0.0, 10.0))
       ->default_val(0.6);
   cmd.add_option("--batch", f.batch, "sentences decoded together")
+      ->check(kInteger)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{65536}))
       ->default_val(default_batch);
   cmd.add_option("--max-input", f.max_input,
                  "longest source (and reference) in tokens; longer ones are truncated and counted "
                  "(default: the model's data.max_len, or 1024 when that is 0)")
+      ->check(kInteger)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
 }
 

@@ -106,7 +106,7 @@ int evaluate_checkpoint(const EvalFlags& f) {
     std::printf("%-18s %.6g\n", k.c_str(), v);
     json[k] = v;
   }
-  if (!f.json.empty()) write_text_file(f.json, json.dump(2) + "\n", "--json");
+  if (!f.json.empty()) write_text_file(f.json, json.dump() + "\n", "--json");
   if (!f.hyps.empty()) {
     std::string all;
     for (const auto& h : hyps) all += h + "\n";

@@ -181,11 +181,11 @@ int translate(const TranslateFlags& f) {
   std::string line;
   for (std::int64_t line_number = 1; std::getline(in, line); ++line_number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::size_t bad = find_invalid_utf8(line), nul = line.find('\0');
-    if (bad != std::string::npos || nul != std::string::npos) {
+    try {
+      check_text_line(line, origin, line_number);
+    } catch (const Error&) {
       translator.flush();  // every line before the bad one is printed first
-      XSEQ_CHECK(nul == std::string::npos, origin, ":", line_number, ": NUL byte at byte ", nul + 1, " of the line");
-      XSEQ_CHECK(false, origin, ":", line_number, ": invalid UTF-8 at byte ", bad + 1, " of the line");
+      throw;
     }
     translator.add(line);
     if (static_cast<std::int64_t>(translator.pending()) >= f.decode.batch || !more_waiting(in, from_file))
@@ -210,9 +210,10 @@ Command add_translate_command(CLI::App& root) {
       "Reads source sentences (one per line) from stdin or --input and writes one translation\n"
       "per line to stdout, in input order. Lines are decoded in batches of up to --batch as soon\n"
       "as no more input is waiting, so interactive use answers line by line. A line that is not\n"
-      "valid UTF-8 (or holds a NUL byte) is an error naming the line, after every line before\n"
-      "it was printed. --alignments FILE writes each sentence's attention matrix (output tokens\n"
-      "x source tokens) as a JSON line; --attention-svg DIR writes one SVG heatmap per sentence\n"
+      "valid UTF-8 or holds a control character (NUL, ESC, ...; TAB is fine) is an error naming\n"
+      "the line, after every line before it was printed.\n"
+      "--alignments FILE writes each sentence's attention matrix (output tokens x source\n"
+      "tokens) as a JSON line; --attention-svg DIR writes one SVG heatmap per sentence\n"
       "(Transformers: the last decoder layer's cross-attention averaged over heads;\n"
       "--attention-heads adds a grid with one heatmap per head).");
   auto f = std::make_shared<TranslateFlags>();
