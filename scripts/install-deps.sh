@@ -13,7 +13,7 @@ PACKAGES=(
   libtomlplusplus-dev
   catch2
   libcli11-dev nlohmann-json3-dev   # the command line and JSON
-  clang libclang-rt-14-dev          # libFuzzer harnesses (scripts/fuzz.sh)
+  clang libclang-rt-14-dev libomp-14-dev   # libFuzzer harnesses (scripts/fuzz.sh)
 )
 
 SUDO=""
