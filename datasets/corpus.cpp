@@ -325,21 +325,4 @@ std::string CorpusStats::to_text() const {
   return out.str();
 }
 
-std::string CorpusStats::to_json() const {
-  std::ostringstream out;
-  auto side = [&](const char* name, const SideStats& s) {
-    out << "\"" << name << "\": {\"tokens\": " << s.tokens << ", \"types\": " << s.distinct << ", \"mean\": " << s.mean
-        << ", \"p50\": " << s.p50 << ", \"p90\": " << s.p90 << ", \"p99\": " << s.p99 << ", \"max\": " << s.max << "}";
-  };
-  out << "{\"pairs\": " << pairs << ", ";
-  side("source", source);
-  out << ", ";
-  side("target", target);
-  if (valid_source_coverage >= 0)
-    out << ", \"valid_source_coverage\": " << valid_source_coverage
-        << ", \"valid_target_coverage\": " << valid_target_coverage;
-  out << "}";
-  return out.str();
-}
-
 }  // namespace xseq

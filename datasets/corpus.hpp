@@ -141,8 +141,7 @@ struct CorpusStats {
   /// Share of validation tokens (per side) that the training data contains
   /// (-1 when no validation set was given).
   double valid_source_coverage = -1.0, valid_target_coverage = -1.0;
-  std::string to_text() const;
-  std::string to_json() const;
+  std::string to_text() const;  ///< (JSON: corpus_stats_json in train/data_commands.hpp)
 };
 
 CorpusStats corpus_stats(const ParallelText& train, const Tokenizer& tokenizer, const ParallelText* valid);

@@ -29,7 +29,7 @@ void use(const xseq::ParallelText& text) {
     } catch (const Error& e) {  // every pair longer than max_len
       xseq::fuzz::rejected(e);
     }
-    corpus_stats(text, *tokenizer, &text).to_json();
+    corpus_stats(text, *tokenizer, &text).to_text();
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "datasets/corpus.hpp"
 #include "helpers.hpp"
+#include "train/data_commands.hpp"
 
 using namespace xseq;
 
@@ -125,5 +126,8 @@ TEST_CASE("corpus statistics: counts, percentiles, validation coverage", "[data]
   CHECK(st.valid_source_coverage == Approx(0.5));  // "z" never seen
   CHECK(st.valid_target_coverage == Approx(1.0));
   CHECK(st.to_text().find("validation tokens seen in training: source 50.00%, target 100.00%") != std::string::npos);
-  CHECK(st.to_json().find("\"pairs\": 4") != std::string::npos);
+  const std::string json = corpus_stats_json(st, 0.25, 0.5);
+  CHECK(json.rfind("{\"pairs\":4,\"source\":{\"tokens\":20,\"types\":8,\"mean\":5.0,", 0) == 0);
+  CHECK(json.find("\"valid_target_coverage\":1.0,\"padding_bucketed\":0.25,\"padding_unbucketed\":0.5}") !=
+        std::string::npos);
 }

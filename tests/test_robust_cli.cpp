@@ -1,11 +1,14 @@
 // The command line never aborts: typed, range-checked flags are command-line
 // errors (exit 2), failures while running are one "error:" line (exit 1), and
 // translate prints what it decoded before it reports a bad line.
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "helpers.hpp"
 #include "process.hpp"
+#include "tiny_config.hpp"
 #include "train/cli.hpp"
 #include "train/trainer.hpp"
 
@@ -21,38 +24,16 @@ int run_cli(std::vector<std::string> words) {
   return cli::run(static_cast<int>(argv.size()), argv.data());
 }
 
-const char* kTinyConfig = R"([data]
-task = "copy"
-task_train = 300
-task_valid = 30
-task_test = 30
-task_min_len = 2
-task_max_len = 6
-task_alphabet = "abcdef"
-max_len = 12
-[model]
-d_model = 32
-heads = 2
-ff_dim = 64
-encoder_layers = 1
-decoder_layers = 1
-[train]
-batch_size = 32
-max_steps = 20
-valid_every = 10
-checkpoint_every = 10
-log_every = 5
-threads = 1
-)";
-
-// A directory with tiny.toml and a trained run (run/best.h5), made once.
+// A directory with tiny.toml and a trained run (run/best.h5), made once per
+// process (ctest runs test cases in parallel processes).
 const std::string& tiny_run() {
   static const std::string dir = [] {
-    const std::string d = "test_robust_cli";
+    const std::string d = "test_robust_cli-" + std::to_string(::getpid());
     std::filesystem::remove_all(d);
     std::filesystem::create_directories(d);
-    std::ofstream(d + "/tiny.toml") << kTinyConfig;
-    Config c = parse_config(kTinyConfig, "tiny.toml", {"train.out_dir=\"" + d + "/run\""});
+    const std::vector<std::string> sets{"train.max_steps=20", "train.out_dir=\"" + d + "/run\""};
+    const Config c = parse_config(xseq::test::kTinyCopyConfig, "tiny.toml", sets);
+    std::ofstream(d + "/tiny.toml") << c.to_toml();
     REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
     return d;
   }();

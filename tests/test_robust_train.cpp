@@ -10,6 +10,7 @@
 
 #include "helpers.hpp"
 #include "process.hpp"
+#include "tiny_config.hpp"
 #include "train/evaluation.hpp"
 #include "train/report.hpp"
 #include "train/trainer.hpp"
@@ -19,29 +20,7 @@ using namespace xseq;
 namespace {
 
 Config tiny(const std::string& out_dir) {
-  return parse_config(R"([data]
-task = "copy"
-task_train = 300
-task_valid = 30
-task_min_len = 2
-task_max_len = 6
-task_alphabet = "abcdef"
-[model]
-d_model = 32
-heads = 2
-ff_dim = 64
-encoder_layers = 1
-decoder_layers = 1
-dropout = 0.1
-[train]
-batch_size = 16
-max_steps = 40
-valid_every = 10
-checkpoint_every = 10
-log_every = 5
-threads = 1
-)",
-                      "tiny.toml", {"train.out_dir=\"" + out_dir + "\""});
+  return parse_config(xseq::test::kTinyCopyConfig, "tiny.toml", {"train.out_dir=\"" + out_dir + "\""});
 }
 
 std::vector<double> logged_steps(const std::string& log_path) {

@@ -16,6 +16,32 @@
 #include "framework/error.hpp"
 #include "train/cli_common.hpp"
 
+namespace xseq {
+
+std::string corpus_stats_json(const CorpusStats& stats, double padding_bucketed, double padding_unbucketed) {
+  nlohmann::ordered_json json;
+  json["pairs"] = stats.pairs;
+  for (const auto& [name, side] : {std::pair{"source", &stats.source}, std::pair{"target", &stats.target}}) {
+    auto& s = json[name];
+    s["tokens"] = side->tokens;
+    s["types"] = side->distinct;
+    s["mean"] = side->mean;
+    s["p50"] = side->p50;
+    s["p90"] = side->p90;
+    s["p99"] = side->p99;
+    s["max"] = side->max;
+  }
+  if (stats.valid_source_coverage >= 0) {
+    json["valid_source_coverage"] = stats.valid_source_coverage;
+    json["valid_target_coverage"] = stats.valid_target_coverage;
+  }
+  json["padding_bucketed"] = padding_bucketed;
+  json["padding_unbucketed"] = padding_unbucketed;
+  return json.dump();
+}
+
+}  // namespace xseq
+
 namespace xseq::cli {
 namespace {
 
@@ -85,10 +111,7 @@ int stats(const StatsFlags& f) {
                                                    : std::to_string(bo.batch_size) + " sentences";
 
   if (f.json) {
-    nlohmann::ordered_json json = nlohmann::ordered_json::parse(st.to_json());
-    json["padding_bucketed"] = bucketed;
-    json["padding_unbucketed"] = unbucketed;
-    std::printf("%s\n", json.dump().c_str());
+    std::printf("%s\n", corpus_stats_json(st, bucketed, unbucketed).c_str());
   } else {
     std::printf("%s", st.to_text().c_str());
     std::printf("batches of %s: padding %.1f%% with length bucketing, %.1f%% without\n", batching.c_str(),
