@@ -159,11 +159,11 @@ TEST_CASE("robust config: every shipped config passes the memory check with room
 TEST_CASE("robust config: any string survives to_toml -> parse -> to_toml", "[robust][config]") {
   // Quotes, backslashes, multi-byte UTF-8 (2, 3 and 4 bytes), every control character and DEL.
   std::string tricky = "a\"b\\c'd \xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80 ";
-  for (int c = 0; c < 0x20; ++c) tricky += char(c);
+  for (int c = 1; c < 0x20; ++c) tricky += char(c);
   tricky += '\x7f';
   Config c = parse_config(kBase, "x.toml");
   c.data.task_alphabet = tricky;
-  c.train.out_dir = "runs/\ttab\nnewline";
+  c.train.out_dir = std::string("runs/\ttab\nnewline\0nul", 21);
   c.model.encoder_extra.push_back({"highway", 0, 0.0f, {{"gate_bias", -1.5}, {"odd key\x01", 2.0}, {"tiny", 1e-300}}});
   const std::string text = c.to_toml();
   CHECK(text.find('\x01') == std::string::npos);  // no raw control character in the stored text
@@ -178,6 +178,9 @@ TEST_CASE("robust config: any string survives to_toml -> parse -> to_toml", "[ro
   const Config set = parse_config(kBase, "x.toml", {std::string("data.task_alphabet=ab\x01\x1b[31m")});
   CHECK(set.data.task_alphabet == "ab\x01\x1b[31m");
   CHECK(parse_config(set.to_toml(), "again.toml").data.task_alphabet == set.data.task_alphabet);
+  // A NUL could never be part of a token: refused by key.
+  CHECK_THROWS_WITH(parse_config(kBase, "x.toml", {"data.task_alphabet=\"ab\\u0000\""}),
+                    Catch::Contains("data.task_alphabet holds a NUL byte"));
   // Bytes that are not UTF-8 could not be stored as TOML: refused by key.
   CHECK_THROWS_WITH(parse_config(kBase, "x.toml", {std::string("data.task_alphabet=ab\xff")}),
                     Catch::EndsWith("data.task_alphabet is not valid UTF-8 text"));

@@ -427,6 +427,8 @@ void check_consistency(const Config& c, const std::string& origin) {
   XSEQ_CHECK(files != !c.data.task.empty(), origin, ": set either data.train (with data.valid) or data.task, ",
              files ? "not both" : "one of them");
   if (files) XSEQ_CHECK(!c.data.valid.empty(), origin, ": data.valid is required with data.train");
+  XSEQ_CHECK(c.data.task_alphabet.find('\0') == std::string::npos, origin,
+             ": data.task_alphabet holds a NUL byte (U+0000), which no token may contain");
   XSEQ_CHECK(c.data.task_min_len <= c.data.task_max_len, origin, ": data.task_min_len (", c.data.task_min_len,
              ") exceeds data.task_max_len (", c.data.task_max_len, ")");
   XSEQ_CHECK(!c.model.share_embeddings || c.data.shared_vocab, origin,
