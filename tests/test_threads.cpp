@@ -1,5 +1,7 @@
 // Parallel kernels only run above kParallelGrain elements, so these tests use
 // large inputs and compare one thread with two.
+#include <omp.h>
+
 #include "tests/helpers.hpp"
 
 using namespace xseq;
@@ -110,4 +112,37 @@ TEST_CASE("Large reductions and scatter-adds match naive loops", "[threads][ops]
       for (std::int64_t j = 0; j < D; ++j) expected[ids[i] * D + j] += seed.data()[i * D + j];
   for (std::int64_t k = 0; k < 30 * D; ++k) REQUIRE(table.grad().data()[k] == Approx(expected[k]).margin(1e-3));
   set_num_threads(0);
+}
+
+// linear's backward splits dx and dW into blocks for the requested thread count;
+// called from inside another parallel region (a custom layer's own loop) it gets
+// a team of one, and every block must still be computed.
+TEST_CASE("linear's backward is complete inside another parallel region", "[threads][ops]") {
+  set_num_threads(2);
+  Rng rng(5);
+  const Tensor xv = uniform({64, 96}, rng), wv = uniform({80, 96}, rng), bv = uniform({80}, rng);
+  auto gradients = [&](bool nested) {
+    Variable x = param(xv.clone()), w = param(wv.clone()), b = param(bv.clone());
+    auto run = [&] { sum(tanh(linear(x, w, b))).backward(); };
+    if (nested) {
+      const int levels = omp_get_max_active_levels();
+      omp_set_max_active_levels(1);  // so the inner region surely gets a team of one
+#pragma omp parallel num_threads(2)
+#pragma omp single
+      run();
+      omp_set_max_active_levels(levels);
+    } else {
+      run();
+    }
+    return std::vector<Tensor>{x.grad().clone(), w.grad().clone(), b.grad().clone()};
+  };
+  // Fresh gradient buffers come from the caching allocator: leave junk there first,
+  // so that a block nobody computes cannot pass for a right answer by accident.
+  for (const Shape& shape : {xv.shape(), wv.shape(), bv.shape()}) Tensor::full(shape, 12345.0f);
+  const auto nested = gradients(true), plain = gradients(false);
+  set_num_threads(0);
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    INFO("gradient " << i);
+    REQUIRE(max_abs_diff(plain[i], nested[i]) <= 1e-4f);
+  }
 }

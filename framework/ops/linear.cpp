@@ -59,20 +59,23 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
     float* dw = w.requires_grad() ? w.grad_slot(&fresh_w).data() : nullptr;
     const float* pw = w.value().data();
     const float* px = x.value().data();
-    const int threads = num_threads();
+    // Inside another parallel region (a custom layer's own loop) the team would be 1.
+    const int threads = omp_in_parallel() ? 1 : num_threads();
     if (dx && dw && threads > 1) {
       // The two products have the same FLOP count and are independent: run them
-      // side by side, each thread computing a block of rows of one of them with
-      // serial BLAS (7-10% faster per training step than one after the other).
+      // side by side, each block a band of rows of one of them with serial BLAS
+      // (7-10% faster per training step than one after the other). The blocks are
+      // a work-shared loop, not one per thread id: if the runtime grants a smaller
+      // team (OMP_THREAD_LIMIT, OMP_DYNAMIC) every block still runs, and the
+      // blocking (so the result) depends only on the requested thread count.
       const int for_x = threads - threads / 2, for_w = threads / 2;
-#pragma omp parallel num_threads(threads)
-      {
-        const int t = omp_get_thread_num();
-        if (t < for_x)
-          gemm_rows(t, for_x, false, false, rows, in, out, 1.0f, dy, out, pw, in, fresh_x ? 0.0f : 1.0f, dx, in);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+      for (int block = 0; block < threads; ++block) {
+        if (block < for_x)
+          gemm_rows(block, for_x, false, false, rows, in, out, 1.0f, dy, out, pw, in, fresh_x ? 0.0f : 1.0f, dx, in);
         else
-          gemm_rows(t - for_x, for_w, true, false, out, in, rows, 1.0f, dy, out, px, in, fresh_w ? 0.0f : 1.0f, dw,
-                    in);
+          gemm_rows(block - for_x, for_w, true, false, out, in, rows, 1.0f, dy, out, px, in, fresh_w ? 0.0f : 1.0f,
+                    dw, in);
       }
     } else {
       if (dx) gemm(false, false, rows, in, out, 1.0f, dy, out, pw, in, fresh_x ? 0.0f : 1.0f, dx, in);
