@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "datasets/vocab.hpp"
@@ -51,6 +52,12 @@ double forward_flops(const ModelConfig& m, std::int64_t V, std::int64_t B, std::
 
 namespace xseq::cli {
 namespace {
+
+// `digits` decimals, so that the JSON shows what the numbers can support.
+double rounded(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
 
 double peak_rss_mb() {
   rusage usage{};
@@ -139,14 +146,14 @@ int bench(const BenchFlags& f) {
   json["threads"] = num_threads();
   json["batch"] = B;
   json["length"] = L;
-  json["ms_per_step"] = ms;
-  json["tgt_tokens_per_s"] = double(B * L) / (ms / 1000.0);
-  json["gflops_per_step"] = gflops;
-  json["gflop_per_s"] = gflops / (ms / 1000.0);
-  json["peak_rss_mb"] = peak_rss_mb();
-  json["tensor_peak_mb"] = double(memory.peak_live_bytes) / 1048576.0;
-  json["pool_cached_mb"] = double(memory.cached_bytes) / 1048576.0;
-  if (decode_mode) json["gen_tokens_per_s"] = generated / seconds;
+  json["ms_per_step"] = rounded(ms, 3);
+  json["tgt_tokens_per_s"] = rounded(double(B * L) / (ms / 1000.0), 1);
+  json["gflops_per_step"] = rounded(gflops, 3);
+  json["gflop_per_s"] = rounded(gflops / (ms / 1000.0), 2);
+  json["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
+  json["tensor_peak_mb"] = rounded(double(memory.peak_live_bytes) / 1048576.0, 1);
+  json["pool_cached_mb"] = rounded(double(memory.cached_bytes) / 1048576.0, 1);
+  if (decode_mode) json["gen_tokens_per_s"] = rounded(generated / seconds, 1);
   std::printf("%s\n", json.dump().c_str());
   if (profile) {
     profiler::enable(false);
