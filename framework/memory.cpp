@@ -31,14 +31,8 @@ std::size_t size_class(std::size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-std::string gib(double bytes) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::int64_t(1) << 30));
-  return text;
-}
-
 [[noreturn]] void refuse(std::size_t bytes, const std::string& why) {
-  throw Error(detail::concat("cannot allocate ", bytes, " bytes (", gib(double(bytes)), ") for one tensor: ", why,
+  throw Error(detail::concat("cannot allocate ", bytes, " bytes (", format_gib(double(bytes)), ") for one tensor: ", why,
                              " (a size in the config or the input is too large)"));
 }
 
@@ -48,7 +42,7 @@ void check_block_size(std::size_t bytes) {
   const std::int64_t physical = physical_memory_bytes();
   if (bytes > kMaxBlockBytes) refuse(bytes, "more than any machine's memory");
   if (physical > 0 && bytes > std::size_t(physical))
-    refuse(bytes, "more than this machine's " + gib(double(physical)) + " of memory");
+    refuse(bytes, "more than this machine's " + format_gib(double(physical)) + " of memory");
 }
 
 struct Pool {
@@ -134,6 +128,12 @@ void pool_release_cached() noexcept {
     for (void* ptr : blocks) std::free(ptr);
   p.free_blocks.clear();
   p.stats.cached_bytes = 0;
+}
+
+std::string format_gib(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::int64_t(1) << 30));
+  return text;
 }
 
 std::int64_t physical_memory_bytes() noexcept {

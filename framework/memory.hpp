@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace xseq {
 
@@ -28,6 +29,8 @@ void pool_release_cached() noexcept;
 MemoryStats memory_stats();
 /// The machine's physical memory in bytes (sysconf), or -1 when unknown.
 std::int64_t physical_memory_bytes() noexcept;
+/// "23.5 GiB": sizes in memory-related error messages.
+std::string format_gib(double bytes);
 
 /// std::allocator-compatible front end, used as the allocator of tensor storage.
 template <class T>

@@ -81,12 +81,6 @@ BatchShape batch_shape(const Config& c) {
   return b;
 }
 
-std::string gib(double bytes) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::int64_t(1) << 30));
-  return text;
-}
-
 // The keys the estimate grows with, for the error message.
 std::string estimate_keys(const Config& c, std::int64_t vocab) {
   const ModelConfig& m = c.model;
@@ -126,10 +120,10 @@ void validate_resources(const Config& c, std::int64_t available_bytes) {
   if (total <= double(available_bytes)) return;
   char params[64];
   std::snprintf(params, sizeof params, "%.1f million", e.parameters / 1e6);
-  XSEQ_CHECK(false, c.source, ": training this model needs about ", gib(total), ": ", gib(e.parameter_bytes), " for ", params,
+  XSEQ_CHECK(false, c.source, ": training this model needs about ", format_gib(total), ": ", format_gib(e.parameter_bytes), " for ", params,
              " parameters with their gradients and ", c.train.optimizer, " state (", estimate_keys(c, e.vocab), ") and ",
-             gib(e.activation_bytes), " of activations for one batch (", batch_shape(c).keys, "); this machine has ",
-             gib(double(available_bytes)), " of memory");
+             format_gib(e.activation_bytes), " of activations for one batch (", batch_shape(c).keys, "); this machine has ",
+             format_gib(double(available_bytes)), " of memory");
 }
 
 }  // namespace xseq
