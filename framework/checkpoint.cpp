@@ -41,6 +41,8 @@ void write_checkpoint(const std::string& tmp, Module& model, const Optimizer* op
   file.set_attribute("rng", rngs.str());
   for (const auto& [key, value] : extras.attributes) file.set_attribute(key, value);
   for (const auto& [name, value] : extras.strings) file.write_string(name, value);
+  for (const auto& [group, tensors] : extras.groups)
+    for (const auto& t : tensors) file.write(group + "/" + dotted_to_h5_path(t.name), t.variable.value());
   file.close();
 }
 
@@ -114,15 +116,19 @@ std::unique_ptr<H5File> open_checkpoint(const std::string& path) {
   return file;
 }
 
-void load_parameters(const H5File& file, Module& model) {
+std::string inference_group(const H5File& file) { return file.has("ema") ? "ema" : "params"; }
+
+void load_inference_parameters(const H5File& file, Module& model) { load_parameters(file, model, inference_group(file)); }
+
+void load_parameters(const H5File& file, Module& model, const std::string& group) {
   std::set<std::string> stored;
-  if (file.has("params"))
-    for (const auto& d : file.datasets("params")) stored.insert(d);
+  if (file.has(group))
+    for (const auto& d : file.datasets(group)) stored.insert(d);
   for (const auto& p : model.named_parameters()) {
     const std::string path = dotted_to_h5_path(p.name);
     XSEQ_CHECK(stored.count(path), "checkpoint '", file.path(), "' has no parameter '", p.name,
                "' that the model needs (was it saved from another model config?)");
-    Tensor value = file.read("params/" + path);
+    Tensor value = file.read(group + "/" + path);
     XSEQ_CHECK(value.shape() == p.variable.shape(), "checkpoint '", file.path(), "': parameter '", p.name,
                "' has shape ", value.shape(), " but the model's is ", p.variable.shape());
     check_finite(value, file.path(), p.name);

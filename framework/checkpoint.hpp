@@ -25,6 +25,9 @@ constexpr int kCheckpointFormatVersion = 2;
 struct CheckpointExtras {
   std::map<std::string, std::string> attributes;  ///< root attributes
   std::map<std::string, std::string> strings;     ///< string datasets by path ("vocab/src")
+  /// More parameter-shaped tensors by group, e.g. "ema": the moving average of the
+  /// weights, stored like /params under /<group>/<name>.
+  std::map<std::string, std::vector<NamedParameter>> groups;
 };
 
 /// Saves parameters, the optimizer state (if any), the model's generator states
@@ -38,9 +41,14 @@ void save_checkpoint(const std::string& path, Module& model, const Optimizer* op
 /// the file (missing, truncated, not HDF5, other version).
 std::unique_ptr<H5File> open_checkpoint(const std::string& path);
 
-/// Copies /params into `model`. A mismatch names the first missing,
-/// unexpected, mis-shaped or non-finite (NaN, inf) parameter.
-void load_parameters(const H5File& file, Module& model);
+/// Copies /params (or another group of parameter-shaped tensors) into `model`. A
+/// mismatch names the first missing, unexpected, mis-shaped or non-finite (NaN, inf)
+/// parameter with both shapes.
+void load_parameters(const H5File& file, Module& model, const std::string& group = "params");
+/// The weights to decode with: the moving average (/ema) when training kept one
+/// (train.ema_decay), else /params. Translate, eval, average, score and --init-from use it.
+std::string inference_group(const H5File& file);
+void load_inference_parameters(const H5File& file, Module& model);
 /// Restores the generator states saved by save_checkpoint.
 void load_rng_states(const H5File& file, Module& model);
 

@@ -115,13 +115,14 @@ float Schedule::at(std::int64_t step) const {
   }
   if (warmup_steps > 0 && s < w) return float(lr * s / w);
   if (kind == "constant") return lr;
+  if (kind == "plateau") return float(lr * plateau_scale);
   if (kind == "cosine") {
     XSEQ_CHECK(total_steps > warmup_steps, "schedule cosine needs total steps (", total_steps,
                ") beyond warmup_steps (", warmup_steps, ")");
     const double progress = std::min(1.0, (s - w) / (double(total_steps) - w));
     return float(lr * 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress)));
   }
-  XSEQ_CHECK(false, "unknown schedule '", kind, "' (expected constant, noam or cosine)");
+  XSEQ_CHECK(false, "unknown schedule '", kind, "' (expected constant, noam, cosine or plateau)");
   return lr;
 }
 

@@ -77,12 +77,15 @@ class Adam : public Optimizer {
 ///   constant: lr (after a linear warmup when warmup_steps > 0);
 ///   noam:     lr * min(step / warmup, sqrt(warmup / step))  (peak lr at the end of warmup,
 ///             then inverse square root, as Vaswani et al. with lr as the peak);
-///   cosine:   linear warmup to lr, then lr * 0.5 * (1 + cos(pi * progress)) to 0 at total_steps.
+///   cosine:   linear warmup to lr, then lr * 0.5 * (1 + cos(pi * progress)) to 0 at total_steps;
+///   plateau:  linear warmup to lr, then lr * plateau_scale (the trainer lowers the scale
+///             when validation stops improving).
 struct Schedule {
   std::string kind = "constant";
   float lr = 1e-3f;
   std::int64_t warmup_steps = 0;
   std::int64_t total_steps = 0;  ///< cosine only
+  double plateau_scale = 1.0;    ///< plateau only
   float at(std::int64_t step) const;
 };
 

@@ -48,10 +48,10 @@ threads = 1
   return c;
 }
 
-std::vector<Tensor> snapshot(const std::string& checkpoint) {
+std::vector<Tensor> snapshot(const std::string& checkpoint, const std::string& group = "params") {
   auto file = open_checkpoint(checkpoint);
   std::vector<Tensor> out;
-  for (const auto& name : file->datasets("params")) out.push_back(file->read("params/" + name));
+  for (const auto& name : file->datasets(group)) out.push_back(file->read(group + "/" + name));
   return out;
 }
 }  // namespace
@@ -103,6 +103,9 @@ TEST_CASE("e2e: N steps + resume for N more is bit-identical to 2N straight", "[
       straight.train.checkpoint_every = 7;
       straight.train.batch_size = 16;
       straight.data.task_train = 200;  // several epochs
+      straight.train.ema_decay = 0.9;  // the moving average resumes too ...
+      straight.train.schedule = "plateau";  // ... and so does the plateau's rate
+      straight.train.plateau_patience = 1;
       REQUIRE(train_model(straight, TrainOptions{false, true, nullptr}).exit_code == 0);
 
       Config first = straight;
@@ -115,9 +118,12 @@ TEST_CASE("e2e: N steps + resume for N more is bit-identical to 2N straight", "[
       REQUIRE(r.exit_code == 0);
       CHECK(r.steps == 40);
 
-      const auto a = snapshot("test_run_straight/last.h5"), b = snapshot("test_run_resumed/last.h5");
-      REQUIRE(a.size() == b.size());
-      for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(max_abs_diff(a[i], b[i]) == 0.0f);
+      for (const char* group : {"params", "ema"}) {
+        const auto a = snapshot("test_run_straight/last.h5", group), b = snapshot("test_run_resumed/last.h5", group);
+        REQUIRE(a.size() == b.size());
+        REQUIRE(!a.empty());
+        for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(max_abs_diff(a[i], b[i]) == 0.0f);
+      }
       std::filesystem::remove_all("test_run_straight");
       std::filesystem::remove_all("test_run_resumed");
     }

@@ -55,6 +55,10 @@ int run_parsed(const std::vector<Command>& commands) {
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
     return 2;
+  } catch (const CLI::ParseError& e) {  // a check across flags that only the command can make
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\nRun with --help for more information.\n", e.what());
+    return 2;
   } catch (const Error& e) {
     return report_failure(e.what());
   } catch (const std::bad_alloc&) {

@@ -267,8 +267,9 @@ const std::vector<Field>& schema() {
       num_field("train", "beta1", &Config::train, &T::beta1, "adam beta1", in_range(0.0, 1.0, false)),
       num_field("train", "beta2", &Config::train, &T::beta2, "adam beta2", in_range(0.0, 1.0, false)),
       num_field("train", "eps", &Config::train, &T::eps, "adam epsilon", in_range(0.0, 1.0, true)),
-      str_field("train", "schedule", &Config::train, &T::schedule, "constant, noam (warmup + inverse sqrt) or cosine",
-                {"constant", "noam", "cosine"}),
+      str_field("train", "schedule", &Config::train, &T::schedule,
+                "constant, noam (warmup + inverse sqrt), cosine, or plateau (lowered when validation stalls)",
+                {"constant", "noam", "cosine", "plateau"}),
       int_field("train", "warmup_steps", &Config::train, &T::warmup_steps, "linear warmup steps",
                 between(0, kMaxSteps)),
       int_field("train", "max_steps", &Config::train, &T::max_steps, "stop after this many updates",
@@ -302,6 +303,23 @@ const std::vector<Field>& schema() {
                 "stop as diverged when an update's loss exceeds this many times the running average "
                 "and the loss of a uniform guess, ln(target vocabulary) (0 = off)",
                 in_range(0.0, 1e9, false)),
+      int_field("train", "keep_checkpoints", &Config::train, &T::keep_checkpoints,
+                "also write ckpt-<step>.h5 every checkpoint_every updates and keep the newest N (0 = none)",
+                between(0, 1000)),
+      int_field("train", "average_last", &Config::train, &T::average_last,
+                "at the end, average the newest N ckpt-<step>.h5 into averaged.h5 and test it (0 = off; "
+                "needs keep_checkpoints >= N)",
+                between(0, 1000)),
+      num_field("train", "ema_decay", &Config::train, &T::ema_decay,
+                "exponential moving average of the weights, used for validation, best.h5 and the test "
+                "(0 = off; e.g. 0.999)",
+                in_range(0.0, 0.999999, false)),
+      num_field("train", "plateau_factor", &Config::train, &T::plateau_factor,
+                "schedule plateau: multiply the rate by this after plateau_patience bad validations",
+                in_range(0.0, 0.999, true)),
+      int_field("train", "plateau_patience", &Config::train, &T::plateau_patience,
+                "schedule plateau: validations without improvement of train.metric before lowering the rate",
+                between(1, kMaxCount)),
   };
   return fields;
 }
@@ -439,6 +457,9 @@ void check_consistency(const Config& c, const std::string& origin) {
              ": train.schedule = \"noam\" needs train.warmup_steps > 0");
   XSEQ_CHECK(c.train.schedule != "cosine" || c.train.max_steps > c.train.warmup_steps, origin,
              ": train.schedule = \"cosine\" needs train.max_steps > train.warmup_steps");
+  XSEQ_CHECK(c.train.average_last <= c.train.keep_checkpoints, origin, ": train.average_last = ",
+             c.train.average_last, " needs train.keep_checkpoints >= ", c.train.average_last, " (it is ",
+             c.train.keep_checkpoints, "): only kept checkpoints can be averaged");
 }
 
 }  // namespace

@@ -41,6 +41,11 @@ struct TrainConfig {
   std::string out_dir = "runs/run";
   std::int64_t valid_max_sentences = 0;  ///< greedy-decode at most this many validation sentences (0 = all)
   double max_loss_ratio = 10.0;  ///< divergence stop: loss above ratio x running average (and above ln V); 0 = off
+  std::int64_t keep_checkpoints = 0;  ///< keep the last N ckpt-<step>.h5 (0 = none)
+  std::int64_t average_last = 0;      ///< at the end, average the last N of them into averaged.h5 (0 = off)
+  double ema_decay = 0.0;             ///< exponential moving average of the weights (0 = off)
+  double plateau_factor = 0.5;        ///< schedule "plateau": multiply the rate by this ...
+  std::int64_t plateau_patience = 2;  ///< ... after this many validations without improvement
 };
 
 struct Config {

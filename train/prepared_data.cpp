@@ -87,7 +87,7 @@ TrainedModel load_trained_model(const std::string& checkpoint) {
   t.pipeline = TextPipeline::load(*file);
   Rng rng(0);
   t.model = make_model(t.config.model, t.pipeline.source_vocab.size(), t.pipeline.target_vocab.size(), rng);
-  load_parameters(*file, *t.model);
+  load_inference_parameters(*file, *t.model);
   t.model->eval();
   return t;
 }

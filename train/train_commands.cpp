@@ -51,7 +51,7 @@ void show_translations(const std::string& checkpoint) {
 }
 
 struct TrainFlags {
-  std::string config_path, out;
+  std::string config_path, out, init_from;
   std::vector<std::string> sets;
   bool resume = false;
   int threads = -1;
@@ -61,13 +61,19 @@ Command add_train(CLI::App& root) {
   auto* cmd = root.add_subcommand("train", "train a model from a config file");
   cmd->footer(
       "The run directory (train.out_dir, or --out) gets config.toml (resolved), log.jsonl,\n"
-      "last.h5 and best.h5. --resume continues from last.h5 exactly where it stopped.\n"
-      "Ctrl-C (SIGINT) and SIGTERM save last.h5 and exit (codes 130 and 143).");
+      "last.h5 and best.h5 (and ckpt-<step>.h5 / averaged.h5 with train.keep_checkpoints /\n"
+      "train.average_last). --resume continues from last.h5 exactly where it stopped.\n"
+      "--init-from CKPT starts a new run (fine-tuning) from a trained model's weights, keeping\n"
+      "its tokenizer and vocabularies; [model] must match it; optimizer, schedule and step\n"
+      "start afresh. Ctrl-C (SIGINT) and SIGTERM save last.h5 and exit (codes 130 and 143).");
   auto f = std::make_shared<TrainFlags>();
   cmd->add_option("config", f->config_path, "the config file (TOML)")->required()->check(CLI::ExistingFile);
   add_set_flag(*cmd, f->sets);
   cmd->add_option("--out", f->out, "run directory (overrides train.out_dir)");
-  cmd->add_flag("--resume", f->resume, "continue the run in the run directory from its last.h5");
+  auto* resume = cmd->add_flag("--resume", f->resume, "continue the run in the run directory from its last.h5");
+  cmd->add_option("--init-from", f->init_from, "fine-tune: start a new run from this checkpoint's weights")
+      ->check(CLI::ExistingFile)
+      ->excludes(resume);
   add_threads_flag(*cmd, f->threads, "train.threads");
   return {cmd, [f] {
             std::vector<std::string> sets = f->sets;
@@ -76,6 +82,7 @@ Command add_train(CLI::App& root) {
             const Config config = load_config(f->config_path, sets);
             TrainOptions options;
             options.resume = f->resume;
+            options.init_from = f->init_from;
             const TrainResult result = train_model(config, options);
             if (result.exit_code == 0) show_translations(config.train.out_dir + "/best.h5");
             return result.exit_code;

@@ -15,8 +15,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "framework/ema.hpp"
 #include "framework/h5_attributes.hpp"
 #include "framework/parallel.hpp"
+#include "train/averaging.hpp"
 #include "train/evaluation.hpp"
 #include "train/run_files.hpp"
 
@@ -81,6 +83,8 @@ struct RunState {
   std::int64_t step = 0, bad_validations = 0, last_saved_step = 0;
   double best = 0;
   double loss_average = 0;  ///< running average of update losses (divergence check); 0 = none yet
+  double lr_scale = 1;      ///< schedule plateau: the factor the rate has been lowered by
+  std::int64_t plateau_bad = 0;  ///< validations without improvement since the rate last changed
 };
 
 class Trainer {
@@ -90,14 +94,19 @@ class Trainer {
 
  private:
   void say(const std::string& line) const;
+  std::unique_ptr<H5File> open_start_checkpoint(std::unique_ptr<TextPipeline>& pipeline) const;
   void restore(const H5File& checkpoint);
+  void initialize_from(const H5File& checkpoint);
+  void keep_step_checkpoint();
+  void update_plateau(bool improved, std::ostringstream& line);
+  std::map<std::string, double> test_checkpoint(const std::string& path);
+  void average_and_test();
   std::string check_loss(double step_loss) const;
   bool train_step();
   void log_progress(float lr, double grad_norm);
   bool validate();
   void save(const std::string& path);
   void save_best(std::ostringstream& line, double value);
-  void test_best();
   TrainResult stop_with_error(const std::string& what);
 
   const Config& config_;
@@ -111,6 +120,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   Schedule schedule_;
   std::unique_ptr<BatchIterator> batches_;
+  std::unique_ptr<ExponentialMovingAverage> ema_;
   std::vector<Variable> params_;
   RunLog log_;
   RunState state_;
@@ -131,13 +141,9 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
       tty_(isatty(fileno(stderr)) && !options.quiet) {
   set_num_threads(static_cast<int>(tc_.threads));
   prepare_run_directory(tc_.out_dir, options.quiet);
-  // Resume: the text pipeline comes from the checkpoint so ids stay the same.
-  std::unique_ptr<H5File> resume_file;
+  // Resume and --init-from: the text pipeline comes from the checkpoint so ids stay the same.
   std::unique_ptr<TextPipeline> saved_pipeline;
-  if (options.resume) {
-    resume_file = open_checkpoint(last_path_);
-    saved_pipeline = std::make_unique<TextPipeline>(TextPipeline::load(*resume_file));
-  }
+  const std::unique_ptr<H5File> start_file = open_start_checkpoint(saved_pipeline);
   data_ = std::make_unique<PreparedData>(prepare_data(config.data, !options.quiet, saved_pipeline.get()));
   const TextPipeline& pipeline = data_->pipeline;
   Rng init_rng(static_cast<std::uint64_t>(tc_.seed));
@@ -152,9 +158,44 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
   batches_ = std::make_unique<BatchIterator>(data_->train, bo);
   params_ = model_->parameters();
   state_.best = higher_is_better(tc_.metric) ? -1e300 : 1e300;
-  if (resume_file) restore(*resume_file);
+  if (start_file && !options.resume) initialize_from(*start_file);
+  if (tc_.ema_decay > 0) ema_ = std::make_unique<ExponentialMovingAverage>(model_->named_parameters(), tc_.ema_decay);
+  if (start_file && options.resume) restore(*start_file);
+  if (!options.resume) {
+    const std::size_t removed = remove_old_step_checkpoints(tc_.out_dir, 0);
+    if (removed > 0) say("removed " + std::to_string(removed) + " ckpt-<step>.h5 of an earlier run in " + tc_.out_dir);
+  }
   write_file_atomically((dir_ / "config.toml").string(), config.to_toml());
   log_.open((dir_ / "log.jsonl").string(), options.resume, state_.step);
+}
+
+// last.h5 for --resume, the given checkpoint for --init-from (else none), with its pipeline.
+std::unique_ptr<H5File> Trainer::open_start_checkpoint(std::unique_ptr<TextPipeline>& pipeline) const {
+  XSEQ_CHECK(!(options_.resume && !options_.init_from.empty()),
+             "--resume continues a run and --init-from starts a new one: give one of them");
+  const std::string path = options_.resume ? last_path_ : options_.init_from;
+  if (path.empty()) return nullptr;
+  std::unique_ptr<H5File> file = open_checkpoint(path);
+  pipeline = std::make_unique<TextPipeline>(TextPipeline::load(*file));
+  if (!options_.init_from.empty()) {
+    XSEQ_CHECK(pipeline->tokenizer->name() == config_.data.tokenizer || config_.data.tokenizer.empty(),
+               config_.source, ": data.tokenizer = \"", config_.data.tokenizer, "\" but --init-from '", path,
+               "' was trained with the \"", pipeline->tokenizer->name(),
+               "\" tokenizer, which fine-tuning keeps (set data.tokenizer to match)");
+  }
+  return file;
+}
+
+// Fine-tuning: weights only. The model is built from this run's [model]; a
+// parameter that does not fit is named with both shapes.
+void Trainer::initialize_from(const H5File& checkpoint) {
+  try {
+    load_inference_parameters(checkpoint, *model_);
+  } catch (const Error& e) {
+    XSEQ_CHECK(false, "--init-from: the model of ", config_.source, " does not match: ", e.what());
+  }
+  say("initialized from " + checkpoint.path() + " (" + inference_group(checkpoint) +
+      " weights, its tokenizer and vocabularies; optimizer, schedule and step start afresh)");
 }
 
 void Trainer::say(const std::string& line) const {
@@ -171,6 +212,15 @@ void Trainer::restore(const H5File& checkpoint) {
   state_.bad_validations = int_attribute(checkpoint, "bad_validations");
   // Older checkpoints have no running loss average: the divergence check starts afresh.
   if (!checkpoint.attribute("loss_average").empty()) state_.loss_average = double_attribute(checkpoint, "loss_average");
+  if (!checkpoint.attribute("lr_scale").empty()) {
+    state_.lr_scale = double_attribute(checkpoint, "lr_scale");
+    state_.plateau_bad = int_attribute(checkpoint, "plateau_bad");
+  }
+  if (ema_) {
+    XSEQ_CHECK(checkpoint.has("ema"), "--resume: ", last_path_, " has no moving average, but train.ema_decay = ",
+               tc_.ema_decay, " (the run was started without it; resume with the same config)");
+    ema_->load(checkpoint, "ema", int_attribute(checkpoint, "ema_updates"));
+  }
   state_.last_saved_step = state_.step;
   say("resumed from " + last_path_ + " at step " + std::to_string(state_.step));
 }
@@ -188,6 +238,14 @@ void Trainer::save(const std::string& path) {
   std::snprintf(number, sizeof number, "%.17g", state_.loss_average);
   extras.attributes["loss_average"] = number;
   extras.attributes["bad_validations"] = std::to_string(state_.bad_validations);
+  std::snprintf(number, sizeof number, "%.17g", state_.lr_scale);
+  extras.attributes["lr_scale"] = number;
+  extras.attributes["plateau_bad"] = std::to_string(state_.plateau_bad);
+  if (ema_) {
+    extras.groups["ema"] = ema_->averages();
+    extras.attributes["ema_updates"] = std::to_string(ema_->updates());
+  }
+  if (!options_.init_from.empty()) extras.attributes["init_from"] = options_.init_from;
   extras.attributes["config"] = config_.to_toml();
   save_checkpoint(path, *model_, optimizer_.get(), extras);
 }
@@ -235,9 +293,11 @@ bool Trainer::train_step() {
   }
   state_.loss_average = state_.loss_average > 0 ? 0.99 * state_.loss_average + 0.01 * step_loss : step_loss;
   const double grad_norm = clip_grad_norm(params_, tc_.clip_norm);
+  schedule_.plateau_scale = state_.lr_scale;
   const float lr = schedule_.at(state_.step + 1);
   optimizer_->step(lr);
   optimizer_->zero_grad();
+  if (ema_) ema_->update();
   ++state_.step;
   window_loss_ += step_loss;
   ++window_steps_;
@@ -303,8 +363,15 @@ void Trainer::save_best(std::ostringstream& line, double value) {
 
 // Validates and maybe saves best.h5; true when early stopping says stop.
 bool Trainer::validate() {
-  result_.valid = evaluate(*model_, data_->pipeline, data_->valid, data_->valid_text,
-                           EvalOptions{tc_.batch_size, tc_.valid_max_sentences, {}, nullptr});
+  if (ema_) ema_->swap();  // validate the smoothed weights
+  try {
+    result_.valid = evaluate(*model_, data_->pipeline, data_->valid, data_->valid_text,
+                             EvalOptions{tc_.batch_size, tc_.valid_max_sentences, {}, nullptr});
+  } catch (...) {
+    if (ema_) ema_->swap();
+    throw;
+  }
+  if (ema_) ema_->swap();
   nlohmann::ordered_json entry;
   entry["step"] = state_.step;
   entry["valid"] = true;
@@ -320,22 +387,64 @@ bool Trainer::validate() {
   } else {
     ++state_.bad_validations;
   }
+  update_plateau(improved, line);
   say(line.str());
   return tc_.patience > 0 && state_.bad_validations >= tc_.patience;
 }
 
-void Trainer::test_best() {
-  if (data_->test.size() == 0 || !std::filesystem::exists(best_path_)) return;
-  auto file = open_checkpoint(best_path_);
-  load_parameters(*file, *model_);
-  result_.test = evaluate(*model_, data_->pipeline, data_->test, data_->test_text, EvalOptions{tc_.batch_size, 0, {}, nullptr});
+// Schedule plateau: K validations without improvement lower the rate by the factor.
+void Trainer::update_plateau(bool improved, std::ostringstream& line) {
+  if (tc_.schedule != "plateau") return;
+  state_.plateau_bad = improved ? 0 : state_.plateau_bad + 1;
+  if (state_.plateau_bad < tc_.plateau_patience) return;
+  state_.plateau_bad = 0;
+  state_.lr_scale *= tc_.plateau_factor;
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.3g", tc_.lr * state_.lr_scale);
+  line << "  (no improvement in " << tc_.plateau_patience << " validations: lr lowered to " << rate << ")";
+}
+
+void Trainer::keep_step_checkpoint() {
+  if (tc_.keep_checkpoints == 0) return;
+  save(step_checkpoint_path(tc_.out_dir, state_.step));
+  remove_old_step_checkpoints(tc_.out_dir, tc_.keep_checkpoints);  // only once the new one is on disk
+}
+
+// The test split's metrics for one checkpoint (its smoothed weights when it has them), logged.
+std::map<std::string, double> Trainer::test_checkpoint(const std::string& path) {
+  auto file = open_checkpoint(path);
+  load_inference_parameters(*file, *model_);
+  const auto metrics =
+      evaluate(*model_, data_->pipeline, data_->test, data_->test_text, EvalOptions{tc_.batch_size, 0, {}, nullptr});
+  const std::string name = std::filesystem::path(path).filename().string();
   nlohmann::ordered_json entry;
   entry["step"] = state_.step;
   entry["test"] = true;
-  entry["checkpoint"] = "best.h5";
-  for (const auto& [k, v] : result_.test) entry[k] = round6(v);
+  entry["checkpoint"] = name;
+  for (const auto& [k, v] : metrics) entry[k] = round6(v);
   log_.write(entry.dump());
-  say("test (best.h5):" + metrics_text(result_.test));
+  say("test (" + name + "):" + metrics_text(metrics));
+  return metrics;
+}
+
+// train.average_last: the newest N kept checkpoints (fewer when the run kept fewer) -> averaged.h5.
+void Trainer::average_and_test() {
+  if (tc_.average_last == 0) return;
+  std::vector<std::string> paths = step_checkpoints(tc_.out_dir);
+  if (paths.empty()) {
+    say("averaged.h5: no ckpt-<step>.h5 was kept (the run stopped before train.checkpoint_every), nothing to average");
+    return;
+  }
+  if (static_cast<std::int64_t>(paths.size()) > tc_.average_last) paths.erase(paths.begin(), paths.end() - tc_.average_last);
+  const std::string out = (dir_ / "averaged.h5").string();
+  if (paths.size() == 1) {
+    std::filesystem::copy_file(paths[0], out, std::filesystem::copy_options::overwrite_existing);
+  } else {
+    average_checkpoints(paths, out);
+  }
+  say("averaged " + std::to_string(paths.size()) + " checkpoints (" + std::filesystem::path(paths.front()).filename().string() +
+      " .. " + std::filesystem::path(paths.back()).filename().string() + ") into averaged.h5");
+  if (data_->test.size() > 0) result_.test_averaged = test_checkpoint(out);
 }
 
 TrainResult Trainer::run() {
@@ -362,6 +471,7 @@ TrainResult Trainer::run() {
     if (state_.step % tc_.checkpoint_every == 0) {
       save(last_path_);
       state_.last_saved_step = state_.step;
+      keep_step_checkpoint();
     }
   }
   save(last_path_);
@@ -374,7 +484,8 @@ TrainResult Trainer::run() {
     return result_;
   }
   say("stopped (" + result_.stop_reason + ") at step " + std::to_string(state_.step) + "; saved " + last_path_);
-  test_best();
+  if (data_->test.size() > 0 && std::filesystem::exists(best_path_)) result_.test = test_checkpoint(best_path_);
+  average_and_test();
   return result_;
 }
 

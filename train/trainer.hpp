@@ -17,6 +17,9 @@ struct TrainOptions {
   bool quiet = false;   ///< no progress output (tests)
   /// Called after every update (tests use it; so can user code).
   std::function<void(std::int64_t step, Seq2SeqModel& model)> after_step;
+  /// Fine-tuning: start from this checkpoint's weights (its moving average when it has
+  /// one) with its tokenizer and vocabularies; optimizer, schedule and step start fresh.
+  std::string init_from;
 };
 
 struct TrainResult {
@@ -24,6 +27,7 @@ struct TrainResult {
   std::string stop_reason;  ///< "max_steps", "max_epochs", "patience", "interrupted", "non-finite loss"
   std::map<std::string, double> valid;  ///< the last validation's metrics
   std::map<std::string, double> test;   ///< best.h5 on the test split (when there is one)
+  std::map<std::string, double> test_averaged;  ///< averaged.h5 on the test split (train.average_last)
   int exit_code = 0;
 };
 
