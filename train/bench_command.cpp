@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "datasets/vocab.hpp"
+#include "framework/ema.hpp"
 #include "framework/memory.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
@@ -94,7 +95,7 @@ int bench(const BenchFlags& f) {
   const bool profile = f.profile;
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-  double seconds = 0, generated = 0;
+  double seconds = 0, generated = 0, ema_seconds = 0;
   if (decode_mode) {
     model->eval();
     DecodeOptions o;
@@ -114,6 +115,9 @@ int bench(const BenchFlags& f) {
                                     float(config.train.weight_decay), float(config.train.beta1),
                                     float(config.train.beta2), float(config.train.eps));
     const std::vector<Variable> params = model->parameters();
+    std::unique_ptr<ExponentialMovingAverage> ema;
+    if (config.train.ema_decay > 0)
+      ema = std::make_unique<ExponentialMovingAverage>(model->named_parameters(), config.train.ema_decay);
     model->train();
     for (std::int64_t k = 0; k < warmup + steps; ++k) {
       const IndexTensor source = random_ids(B, L, V, rng, -1);
@@ -134,6 +138,11 @@ int bench(const BenchFlags& f) {
       optimizer->step(float(config.train.lr));
       optimizer->zero_grad();
       if (profiler::enabled()) profiler::record_phase("(clip + optimizer)", since(update));
+      if (ema) {
+        const auto smoothing = Clock::now();
+        ema->update();
+        if (k >= warmup) ema_seconds += since(smoothing);
+      }
       if (k >= warmup) seconds += since(start);
     }
   }
@@ -154,6 +163,7 @@ int bench(const BenchFlags& f) {
   json["tensor_peak_mb"] = rounded(double(memory.peak_live_bytes) / 1048576.0, 1);
   json["pool_cached_mb"] = rounded(double(memory.cached_bytes) / 1048576.0, 1);
   if (decode_mode) json["gen_tokens_per_s"] = rounded(generated / seconds, 1);
+  if (ema_seconds > 0) json["ema_ms_per_step"] = rounded(1000.0 * ema_seconds / double(steps), 3);
   std::printf("%s\n", json.dump().c_str());
   if (profile) {
     profiler::enable(false);
@@ -169,7 +179,8 @@ Command add_bench(CLI::App& root) {
       "train.batch_size sentences of data.max_len tokens, vocabulary data.vocab_size. Prints one\n"
       "JSON object: ms_per_step, tgt_tokens_per_s, gflops_per_step (counted analytically,\n"
       "docs/bench.md), gflop_per_s, peak_rss_mb, tensor_peak_mb (and gen_tokens_per_s with\n"
-      "--decode). --profile also prints a per-op timing table (forward and backward ms per step)\n"
+      "--decode; ema_ms_per_step, the part of ms_per_step the moving average of the weights\n"
+      "takes, with --set train.ema_decay=0.999). --profile also prints a per-op timing table (forward and backward ms per step)\n"
       "to stderr.");
   auto f = std::make_shared<BenchFlags>();
   cmd->add_option("config", f->config_path, "the config file (TOML)")->required()->check(CLI::ExistingFile);
