@@ -162,7 +162,7 @@ TEST_CASE("ema_decay: checkpoints hold the average of the weights after every up
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("--init-from starts a new run from trained weights with the old vocabularies", "[features][train]") {
+TEST_CASE("fine-tuning: --init-from starts a new run from trained weights with the old vocabularies", "[features][train]") {
   const std::string dir = "test_features_init";
   std::filesystem::remove_all(dir);
   REQUIRE(train_model(tiny(dir + "/old", {"train.max_steps=20"}), quiet()).exit_code == 0);

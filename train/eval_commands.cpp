@@ -4,66 +4,21 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "framework/parallel.hpp"
 #include "train/cli_common.hpp"
+#include "train/ensemble.hpp"
 #include "train/evaluation.hpp"
 #include "train/report.hpp"
-
-namespace xseq {
-
-void average_checkpoints(const std::vector<std::string>& paths, const std::string& out) {
-  XSEQ_CHECK(paths.size() >= 2, "xseq average: give at least two checkpoints");
-  TrainedModel first = load_trained_model(paths[0]);
-  const auto first_file = open_checkpoint(paths[0]);
-  std::vector<NamedParameter> params = first.model->named_parameters();
-  std::vector<Tensor> sums;
-  for (const auto& p : params) sums.push_back(p.variable.value().clone());
-  for (std::size_t k = 1; k < paths.size(); ++k) {
-    const std::string& path = paths[k];
-    auto file = open_checkpoint(path);
-    XSEQ_CHECK(file->read_string("vocab/src") == first_file->read_string("vocab/src") &&
-                   file->read_string("vocab/tgt") == first_file->read_string("vocab/tgt"),
-               "xseq average: '", path, "' has other vocabularies than '", paths[0], "' (another model?)");
-    Rng rng(0);
-    auto model = make_model(first.config.model, first.pipeline.source_vocab.size(), first.pipeline.target_vocab.size(), rng);
-    try {
-      load_parameters(*file, *model);
-    } catch (const Error& e) {
-      XSEQ_CHECK(false, "xseq average: '", path, "' does not match '", paths[0], "': ", e.what());
-    }
-    const auto other = model->named_parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      float* s = sums[i].data();
-      const float* v = other[i].variable.value().data();
-      for (std::int64_t j = 0; j < sums[i].numel(); ++j) s[j] += v[j];
-    }
-  }
-  const float scale = 1.0f / static_cast<float>(paths.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    float* s = sums[i].data();
-    for (std::int64_t j = 0; j < sums[i].numel(); ++j) s[j] *= scale;
-    first.model->set_parameter(params[i].name, sums[i]);
-  }
-  CheckpointExtras extras;
-  first.pipeline.save(extras);
-  extras.attributes["config"] = first_file->attribute("config");
-  extras.attributes["step"] = first_file->attribute("step");
-  std::string sources;
-  for (const auto& p : paths) sources += (sources.empty() ? "" : " ") + p;
-  extras.attributes["averaged_from"] = sources;
-  save_checkpoint(out, *first.model, nullptr, extras);
-}
-
-}  // namespace xseq
 
 namespace xseq::cli {
 namespace {
 
 struct EvalFlags {
-  std::string checkpoint, data, json, hyps;
+  std::string data, json, hyps;
   DecodeFlags decode;
   int threads = -1;
 };
@@ -91,7 +46,7 @@ void write_text_file(const std::string& path, const std::string& text, const cha
 }
 
 int evaluate_checkpoint(const EvalFlags& f) {
-  TrainedModel l = load_trained_model(f.checkpoint);
+  TrainedModel l = load_ensemble(f.decode.checkpoints);
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
   const ParallelText text = read_corpus(f.data);
   const TokenizedCorpus corpus = encode_test_set(l, text, max_input_tokens(f.decode.max_input, l.config));
@@ -121,9 +76,10 @@ Command add_eval(CLI::App& root) {
       "Prints (and with --json writes) loss, perplexity, token_accuracy (teacher forced),\n"
       "exact_match, token_error_rate, bleu and chrf (as sacreBLEU computes them), sentences,\n"
       "sentences_per_s and tokens_per_s. --data also takes two line-aligned files joined by a\n"
-      "comma (test.src,test.tgt).");
+      "comma (test.src,test.tgt). Repeat --checkpoint to evaluate an ensemble (the loss is then\n"
+      "that of the renormalised mean of the models' log-probabilities). --sample decodes by\n"
+      "sampling; pair i draws from the stream of (--seed, i).");
   auto f = std::make_shared<EvalFlags>();
-  cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint written by xseq train")->required();
   cmd->add_option("--data", f->data, "the test pairs: a TSV file, or SRC,TGT files")->required();
   add_decode_flags(*cmd, f->decode, 64);
   cmd->add_option("--json", f->json, "also write the metrics as a JSON object to FILE");
@@ -157,29 +113,59 @@ Command add_report(CLI::App& root) {
           }};
 }
 
+// `xseq average A.h5 B.h5 ... --out OUT` or `xseq average --last N RUN_DIR [--out OUT]`.
+int run_average(const std::vector<std::string>& inputs, std::int64_t last, std::string out) {
+  std::vector<std::string> paths = inputs;
+  if (last > 0) {
+    if (inputs.size() != 1)
+      throw CLI::ValidationError("--last", "give exactly one run directory with --last, got " +
+                                               std::to_string(inputs.size()) + " arguments");
+    paths = newest_step_checkpoints(inputs[0], last);
+    if (out.empty()) out = (std::filesystem::path(inputs[0]) / "averaged.h5").string();
+  } else {
+    if (inputs.size() < 2)
+      throw CLI::ValidationError("checkpoints", "give two or more checkpoints, or --last N RUN_DIR");
+    if (out.empty()) throw CLI::RequiredError("--out");
+  }
+  if (paths.size() == 1) {
+    TrainedModel one = load_trained_model(paths[0]);  // checks it before copying
+    std::filesystem::copy_file(paths[0], out, std::filesystem::copy_options::overwrite_existing);
+  } else {
+    average_checkpoints(paths, out);
+  }
+  std::printf("averaged %zu checkpoints into %s\n", paths.size(), out.c_str());
+  for (const auto& p : paths) std::printf("  %s\n", p.c_str());
+  return 0;
+}
+
 Command add_average(CLI::App& root) {
   auto* cmd = root.add_subcommand("average", "average the parameters of checkpoints of one model");
   cmd->footer(
-      "Averages the parameters of several checkpoints of one model (same config and\n"
-      "vocabularies), e.g. the last few of a run; the result loads like any checkpoint.");
+      "Averages the weights of several checkpoints of one model (same config and\n"
+      "vocabularies); the result loads like any checkpoint. --last N RUN_DIR takes the newest N\n"
+      "ckpt-<step>.h5 of a run (train.keep_checkpoints) and writes RUN_DIR/averaged.h5 unless\n"
+      "--out says otherwise. Checkpoints trained with train.ema_decay contribute their moving\n"
+      "average.");
   struct Flags {
     std::string out;
-    std::vector<std::string> checkpoints;
+    std::int64_t last = 0;
+    std::vector<std::string> inputs;
   };
   auto f = std::make_shared<Flags>();
-  cmd->add_option("--out", f->out, "the averaged checkpoint to write")->required();
-  cmd->add_option("checkpoints", f->checkpoints, "two or more checkpoints")->required()->expected(2, -1);
-  return {cmd, [f] {
-            average_checkpoints(f->checkpoints, f->out);
-            std::printf("averaged %zu checkpoints into %s\n", f->checkpoints.size(), f->out.c_str());
-            return 0;
-          }};
+  cmd->add_option("--out", f->out, "the averaged checkpoint to write (required without --last)");
+  cmd->add_option("--last", f->last, "average the newest N step checkpoints of the run directory given")
+      ->check(kInteger)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
+  cmd->add_option("inputs", f->inputs, "two or more checkpoints, or one run directory with --last")
+      ->required()
+      ->expected(1, -1);
+  return {cmd, [f] { return run_average(f->inputs, f->last, f->out); }};
 }
 
 }  // namespace
 
 std::vector<Command> add_eval_commands(CLI::App& root) {
-  return {add_translate_command(root), add_eval(root), add_average(root), add_report(root)};
+  return {add_translate_command(root), add_eval(root), add_score_command(root), add_average(root), add_report(root)};
 }
 
 }  // namespace xseq::cli

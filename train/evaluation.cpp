@@ -48,7 +48,9 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
     }
     if (options.max_sentences > 0 && decoded >= double(options.max_sentences)) continue;
     const auto start = std::chrono::steady_clock::now();
-    const std::vector<Hypothesis> hyps = decode(model, b.source, b.source_lengths, options.decode);
+    std::vector<std::int64_t> pairs;  // sampling draws from each pair's own stream
+    for (auto i : b.indices) pairs.push_back(corpus.origin_index(i));
+    const std::vector<Hypothesis> hyps = decode(model, b.source, b.source_lengths, options.decode, pairs);
     decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (std::size_t r = 0; r < hyps.size(); ++r) {
       const std::int64_t i = b.indices[r], pair = corpus.origin_index(i);
@@ -79,6 +81,50 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
     m["tokens_per_s"] = generated / std::max(decode_seconds, 1e-9);
   }
   return m;
+}
+
+namespace {
+
+// Adds each row's target log-probability under teacher forcing to `out`.
+void score_batch(Seq2SeqModel& model, const Batch& b, std::vector<PairScore>& out) {
+  const Tensor lp = log_softmax(model.logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths)).value();
+  const std::int64_t T = lp.dim(1), V = lp.dim(2);
+  for (std::int64_t r = 0; r < b.size(); ++r) {
+    PairScore& s = out[static_cast<std::size_t>(b.indices[static_cast<std::size_t>(r)])];
+    s.tokens = b.target_lengths[static_cast<std::size_t>(r)];
+    for (std::int64_t t = 0; t < s.tokens; ++t) {
+      const std::int32_t target = b.decoder_output.data[static_cast<std::size_t>(r * T + t)];
+      s.log_prob += double(lp.data()[(r * T + t) * V + target]);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<PairScore> score_corpus(Seq2SeqModel& model, const TokenizedCorpus& corpus, std::int64_t batch_size) {
+  XSEQ_CHECK(batch_size >= 1, "score: the batch size must be >= 1, got ", batch_size);
+  NoGradGuard no_grad;
+  const bool was_training = model.training();
+  model.eval();
+  std::vector<PairScore> out(static_cast<std::size_t>(corpus.size()));
+  const std::int64_t group = batch_size * 16;
+  std::vector<std::int64_t> rows, batch_rows;
+  for (std::int64_t start = 0; start < corpus.size(); start += group) {
+    rows.clear();
+    for (std::int64_t i = start; i < std::min(corpus.size(), start + group); ++i) rows.push_back(i);
+    std::stable_sort(rows.begin(), rows.end(), [&](std::int64_t a, std::int64_t b) {
+      return std::make_pair(corpus.target_length(a), corpus.source_length(a)) <
+             std::make_pair(corpus.target_length(b), corpus.source_length(b));
+    });
+    const auto step = static_cast<std::size_t>(batch_size);
+    for (std::size_t k = 0; k < rows.size(); k += step) {
+      batch_rows.assign(rows.begin() + static_cast<std::ptrdiff_t>(k),
+                        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), k + step)));
+      score_batch(model, make_batch(corpus, batch_rows), out);
+    }
+  }
+  model.train(was_training);
+  return out;
 }
 
 }  // namespace xseq

@@ -31,4 +31,15 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
                                        const TokenizedCorpus& corpus, const ParallelText& text,
                                        const EvalOptions& options);
 
+/// The log-probability a model gives a target under teacher forcing.
+struct PairScore {
+  double log_prob = 0.0;    ///< sum over the target tokens, </s> included
+  std::int64_t tokens = 0;  ///< target tokens, </s> included
+};
+
+/// Forced decoding: every pair's target scored by model.logits + log_softmax (no
+/// gradients, eval mode), in batches of `batch_size` pairs (sorted by length within
+/// groups of 16 batches, to pad less). out[i] belongs to corpus row i.
+std::vector<PairScore> score_corpus(Seq2SeqModel& model, const TokenizedCorpus& corpus, std::int64_t batch_size);
+
 }  // namespace xseq

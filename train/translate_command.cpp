@@ -13,13 +13,14 @@
 #include "framework/parallel.hpp"
 #include "train/attention_svg.hpp"
 #include "train/cli_common.hpp"
+#include "train/ensemble.hpp"
 #include "train/evaluation.hpp"
 
 namespace xseq::cli {
 namespace {
 
 struct TranslateFlags {
-  std::string checkpoint, input, alignments, svg_dir;
+  std::string input, alignments, svg_dir;
   bool heads = false;
   DecodeFlags decode;
   int threads = -1;
@@ -79,8 +80,10 @@ class AttentionWriter {
 
 class Translator {
  public:
-  Translator(const TrainedModel& model, DecodeOptions options, std::int64_t max_input, AttentionWriter& attention)
-      : l_(model), options_(options), max_input_(max_input), attention_(attention) {
+  /// n_best: print n-best lists (index, hypothesis, normalized score, log-probability).
+  Translator(const TrainedModel& model, DecodeOptions options, bool n_best, std::int64_t max_input,
+             AttentionWriter& attention)
+      : l_(model), options_(options), n_best_(n_best), max_input_(max_input), attention_(attention) {
     options_.keep_attention = attention.wanted();
     options_.keep_head_attention = attention.heads_wanted();
   }
@@ -91,24 +94,16 @@ class Translator {
   /// Decodes and prints every pending line, in order.
   void flush() {
     if (pending_.empty()) return;
-    TokenizedCorpus corpus;
     std::vector<bool> empty_line;
-    for (const auto& line : pending_) {
-      std::vector<std::int32_t> ids = source_ids(line);
-      empty_line.push_back(ids.empty());
-      if (ids.empty()) ids.push_back(Vocab::kUnk);  // decoded, then printed as an empty line
-      corpus.add(ids, {}, static_cast<std::int64_t>(corpus.size()));
-    }
-    std::vector<std::int64_t> rows;
-    for (std::int64_t i = 0; i < corpus.size(); ++i) rows.push_back(i);
-    const Batch b = make_batch(corpus, rows);
-    const auto hyps = decode(*l_.model, b.source, b.source_lengths, options_);
-    for (std::size_t i = 0; i < hyps.size(); ++i) {
-      const std::string out = empty_line[i] ? "" : l_.pipeline.detokenize(hyps[i].tokens);
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      std::fputc('\n', stdout);
+    const auto lists = decode_pending(empty_line);
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      const Hypothesis& best = lists[i][0];
+      if (n_best_)
+        print_nbest(lists[i], empty_line[i]);
+      else
+        print_line(empty_line[i] ? "" : l_.pipeline.detokenize(best.tokens));
       ++sentences_;
-      if (attention_.wanted()) attention_.write(sentences_, source_tokens(pending_[i]), output_tokens(hyps[i]), hyps[i]);
+      if (attention_.wanted()) attention_.write(sentences_, source_tokens(pending_[i]), output_tokens(best), best);
     }
     std::fflush(stdout);
     pending_.clear();
@@ -143,6 +138,47 @@ class Translator {
     }
     return ids;
   }
+  // Each pending line's hypotheses (one unless n-best), best first. Sentence
+  // numbers (0-based input lines) name the random streams of --sample.
+  std::vector<std::vector<Hypothesis>> decode_pending(std::vector<bool>& empty_line) {
+    TokenizedCorpus corpus;
+    std::vector<std::int64_t> rows, ids;
+    for (const auto& line : pending_) {
+      std::vector<std::int32_t> source = source_ids(line);
+      empty_line.push_back(source.empty());
+      if (source.empty()) source.push_back(Vocab::kUnk);  // decoded, then printed as an empty line
+      rows.push_back(corpus.size());
+      ids.push_back(sentences_ + corpus.size());
+      corpus.add(source, {}, corpus.size());
+    }
+    const Batch b = make_batch(corpus, rows);
+    if (n_best_) return beam_decode_nbest(*l_.model, b.source, b.source_lengths, options_);
+    std::vector<std::vector<Hypothesis>> lists;
+    for (auto& h : decode(*l_.model, b.source, b.source_lengths, options_, ids)) lists.push_back({std::move(h)});
+    return lists;
+  }
+
+  static void print_line(const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+
+  // index<TAB>hypothesis<TAB>normalized score<TAB>log-probability per entry; an
+  // empty input line gets one empty entry scored 0.
+  void print_nbest(const std::vector<Hypothesis>& list, bool empty_line) const {
+    const long long index = static_cast<long long>(sentences_);
+    if (empty_line) {
+      std::printf("%lld\t\t0\t0\n", index);
+      return;
+    }
+    for (const Hypothesis& h : list) {
+      std::printf("%lld\t", index);
+      const std::string text = l_.pipeline.detokenize(h.tokens);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::printf("\t%.6f\t%.6f\n", h.normalized, h.score);
+    }
+  }
+
   std::vector<std::string> output_tokens(const Hypothesis& h) const {
     std::vector<std::string> output;
     for (auto id : h.tokens) output.push_back(l_.pipeline.target_vocab.token(id));
@@ -152,6 +188,7 @@ class Translator {
 
   const TrainedModel& l_;
   DecodeOptions options_;
+  bool n_best_;
   std::int64_t max_input_;
   AttentionWriter& attention_;
   std::vector<std::string> pending_;
@@ -166,10 +203,11 @@ bool more_waiting(std::istream& in, bool from_file) {
 }
 
 int translate(const TranslateFlags& f) {
-  TrainedModel l = load_trained_model(f.checkpoint);
+  TrainedModel l = load_ensemble(f.decode.checkpoints);
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
   AttentionWriter attention(f.alignments, f.svg_dir, f.heads);
-  Translator translator(l, f.decode.options(), max_input_tokens(f.decode.max_input, l.config), attention);
+  Translator translator(l, f.decode.options(), f.decode.n_best > 0, max_input_tokens(f.decode.max_input, l.config),
+                        attention);
   std::ifstream file;
   const bool from_file = !f.input.empty();
   if (from_file) {
@@ -215,11 +253,17 @@ Command add_translate_command(CLI::App& root) {
       "--alignments FILE writes each sentence's attention matrix (output tokens x source\n"
       "tokens) as a JSON line; --attention-svg DIR writes one SVG heatmap per sentence\n"
       "(Transformers: the last decoder layer's cross-attention averaged over heads;\n"
-      "--attention-heads adds a grid with one heatmap per head).");
+      "--attention-heads adds a grid with one heatmap per head).\n"
+      "--n-best N prints the N best hypotheses of beam search per sentence, best first, one per\n"
+      "line: index<TAB>hypothesis<TAB>normalized_score<TAB>log_prob, index = the 0-based input\n"
+      "line, normalized_score = log_prob / ((5 + length) / 6)^alpha (length incl. </s>).\n"
+      "--sample draws each token (--temperature, --top-k, --top-p); line i draws from the stream\n"
+      "of (--seed, i), so the output does not depend on --batch or --threads.\n"
+      "--checkpoint a.h5 --checkpoint b.h5 decodes with an ensemble: the mean of the models'\n"
+      "log-probabilities at every step (the checkpoints must share tokenizer and vocabularies).");
   auto f = std::make_shared<TranslateFlags>();
-  cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint written by xseq train")->required();
+  add_decode_flags(*cmd, f->decode, 32, true);
   cmd->add_option("--input", f->input, "read sources from this file instead of stdin")->check(CLI::ExistingFile);
-  add_decode_flags(*cmd, f->decode, 32);
   cmd->add_option("--alignments", f->alignments, "write attention matrices as JSON lines to FILE");
   cmd->add_option("--attention-svg", f->svg_dir, "write one SVG heatmap per sentence into DIR");
   cmd->add_flag("--attention-heads", f->heads, "with --attention-svg: also a heatmap per head");
