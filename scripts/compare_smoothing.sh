@@ -8,6 +8,7 @@
 # without it the greedy numbers come from the runs' own test lines in log.jsonl.
 #   bash scripts/compare_smoothing.sh CONFIG OUT_DIR [TEST] [-- xseq train options...]
 #   KEEP=5 EMA=0.999 BEAM=4 bash scripts/compare_smoothing.sh configs/addition-transformer.toml runs/smoothing
+# SIDE_BY_SIDE=1 trains the two at the same time (then pass -- --threads 1 on 2 cores).
 set -euo pipefail
 usage="usage: compare_smoothing.sh CONFIG OUT_DIR [TEST] [-- xseq train options]"
 config="${1:?$usage}"
@@ -20,8 +21,8 @@ keep="${KEEP:-5}" ema="${EMA:-0.999}" beam="${BEAM:-4}"
 xseq="$(dirname "$0")/../build/xseq"
 [ -x "$xseq" ] || { echo "compare_smoothing.sh: build xseq first ($xseq is missing)" >&2; exit 1; }
 
-# The value of "key" in a one-line JSON object.
-field() { grep -o "\"$2\":[^,}]*" <<< "$1" | head -1 | cut -d: -f2; }
+# The value of "key" in a one-line JSON object, to 4 decimals.
+field() { grep -o "\"$2\":[^,}]*" <<< "$1" | head -1 | cut -d: -f2 | awk '{ printf "%.4f", $1 }'; }
 seconds_since() { echo "$(( $(date +%s%N) - $1 ))" | awk '{ printf "%.1f", $1 / 1e9 }'; }
 
 train() {  # name, extra --set flags...
@@ -34,8 +35,15 @@ train() {  # name, extra --set flags...
 }
 
 mkdir -p "$out"
-plain_s=$(train plain --set "train.keep_checkpoints=$keep" --set "train.average_last=$keep" "$@")
-ema_s=$(train ema --set "train.ema_decay=$ema" "$@")
+if [ "${SIDE_BY_SIDE:-0}" = 1 ]; then  # both runs at once (give each --threads 1 on 2 cores)
+  train plain --set "train.keep_checkpoints=$keep" --set "train.average_last=$keep" "$@" > "$out/plain.seconds" &
+  train ema --set "train.ema_decay=$ema" "$@" > "$out/ema.seconds"
+  wait $!
+  plain_s=$(cat "$out/plain.seconds") ema_s=$(cat "$out/ema.seconds")
+else
+  plain_s=$(train plain --set "train.keep_checkpoints=$keep" --set "train.average_last=$keep" "$@")
+  ema_s=$(train ema --set "train.ema_decay=$ema" "$@")
+fi
 
 echo "| run (training wall time) | checkpoint | decoding | test exact match | test token error rate | eval wall time |"
 echo "|---|---|---|---|---|---|"
