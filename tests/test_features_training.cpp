@@ -227,3 +227,12 @@ TEST_CASE("schedule plateau lowers the rate after plateau_patience validations w
   CHECK(rates.at(35) == Approx(2.5e-7));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("valid_max_sentences decodes exactly that many sentences, not whole batches", "[train]") {
+  const std::string dir = "test_features_valid_max";
+  std::filesystem::remove_all(dir);
+  const TrainResult r = train_model(tiny(dir, {"train.valid_max_sentences=20", "train.max_steps=10"}), quiet());
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.valid.at("sentences") == 20.0);  // batches of 16: 32 were decoded and counted before
+  std::filesystem::remove_all(dir);
+}

@@ -52,7 +52,11 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
     for (auto i : b.indices) pairs.push_back(corpus.origin_index(i));
     const std::vector<Hypothesis> hyps = decode(model, b.source, b.source_lengths, options.decode, pairs);
     decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (std::size_t r = 0; r < hyps.size(); ++r) {
+    // The last batch may hold more rows than max_sentences still wants: count only those.
+    const std::size_t take = options.max_sentences > 0
+                                 ? std::min(hyps.size(), static_cast<std::size_t>(double(options.max_sentences) - decoded))
+                                 : hyps.size();
+    for (std::size_t r = 0; r < take; ++r) {
       const std::int64_t i = b.indices[r], pair = corpus.origin_index(i);
       const std::string out = pipeline.detokenize(hyps[r].tokens);
       if (options.hypotheses) (*options.hypotheses)[static_cast<std::size_t>(pair)] = out;
