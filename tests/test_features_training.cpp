@@ -1,8 +1,13 @@
 // Training features: step checkpoints kept and averaged, the moving average of
 // the weights, fine-tuning from a trained model, the plateau schedule.
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "framework/ema.hpp"
 #include "helpers.hpp"
@@ -234,5 +239,29 @@ TEST_CASE("valid_max_sentences decodes exactly that many sentences, not whole ba
   const TrainResult r = train_model(tiny(dir, {"train.valid_max_sentences=20", "train.max_steps=10"}), quiet());
   REQUIRE(r.exit_code == 0);
   CHECK(r.valid.at("sentences") == 20.0);  // batches of 16: 32 were decoded and counted before
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("recipe freedict-deu-eng: dictd entries to cleaned pairs, the same split every run", "[features][recipe]") {
+  const std::string dir = "test_features_recipe_" + std::to_string(::getpid());
+  const std::string src = XSEQ_SOURCE_DIR, fixture = src + "/tests/fixtures/freedict/mini";
+  const std::string command = "FREEDICT_INDEX=" + fixture + ".index FREEDICT_DICT=" + fixture +
+                              ".dict.dz bash " + src + "/scripts/recipes/freedict-deu-eng.sh " + dir;
+  REQUIRE(std::system((command + "/a > /dev/null").c_str()) == 0);
+  REQUIRE(std::system((command + "/b > /dev/null").c_str()) == 0);
+  std::vector<std::string> pairs;
+  for (const char* split : {"train", "valid", "test"}) {
+    std::ifstream a(dir + "/a/" + split + ".tsv"), b(dir + "/b/" + split + ".tsv");
+    const std::string text_a((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    const std::string text_b((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    CHECK(text_a == text_b);
+    std::istringstream lines(text_a);
+    for (std::string line; std::getline(lines, line);) pairs.push_back(line);
+  }
+  std::sort(pairs.begin(), pairs.end());
+  // The most frequent translation over a headword's entries ("dog" twice), annotations
+  // dropped ("(building)", "<n>", "[cook.]", "{f}"), the first item of a list, case kept.
+  CHECK(pairs == std::vector<std::string>{"Essen\tmeal", "Haus\thouse", "Hund\tdog", "Kinderarzt\tpaediatrician",
+                                          "Tisch\ttable", "Zeit\ttime", "essen\tto eat", "groß\tbig"});
   std::filesystem::remove_all(dir);
 }

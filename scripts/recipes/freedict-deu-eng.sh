@@ -23,8 +23,9 @@ export LC_ALL=C
 
 out="${1:-data/freedict-deu-eng}"
 pkg="dict-freedict-deu-eng"
-index=/usr/share/dictd/freedict-deu-eng.index
-dict=/usr/share/dictd/freedict-deu-eng.dict.dz
+# FREEDICT_INDEX / FREEDICT_DICT read other dictd files (the tests use a small one).
+index="${FREEDICT_INDEX:-/usr/share/dictd/freedict-deu-eng.index}"
+dict="${FREEDICT_DICT:-/usr/share/dictd/freedict-deu-eng.dict.dz}"
 
 die() { echo "freedict-deu-eng.sh: $*" >&2; exit 1; }
 
