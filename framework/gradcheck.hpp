@@ -9,6 +9,11 @@
 // element of every variable in `wrt` by +-h for the central difference
 // (L(x+h) - L(x-h)) / 2h. `fn` must be deterministic: re-seed any dropout Rng
 // inside it.
+//
+// Then it checks that backward accumulates: a second backward pass of L, with
+// the first pass's gradients still in place, must leave exactly twice the
+// gradient. An op whose backward assigns (`=`) where it must add (`+=`) passes
+// the finite differences whenever its input is used once, and fails here.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +41,30 @@ struct GradCheckOptions {
   std::uint64_t seed = 1234;  ///< for the projection weights w
   /// Check at most this many elements per variable (spread evenly); 0 = all.
   std::int64_t max_elements = 0;
+  /// Forgive a mismatch at a kink within the step (relu at 0, a tie in max):
+  /// the analytic gradient equals the one-sided difference on one side of the
+  /// element and not on the other. Such elements are counted in `kinks`, not
+  /// compared. Off by default: a smooth test should not need it.
+  bool allow_kinks = false;
+  /// Run backward a second time without zeroing and require twice the gradient.
+  bool check_accumulation = true;
+  /// The second pass passes if |g2 - 2 g1| <= accumulation_tol * max(1, |2 g1|)
+  /// per variable: adding into a non-zero buffer may round differently (BLAS
+  /// with beta = 1, fused multiply-adds), and an assigning backward is off by |g1|.
+  float accumulation_tol = 1e-5f;
+};
+
+/// What the check found for one variable of `wrt`.
+struct GradCheckInput {
+  std::int64_t checked = 0;        ///< elements compared with finite differences
+  std::int64_t kinks = 0;          ///< elements skipped at a kink (options.allow_kinks)
+  double worst_ratio = 0.0;        ///< as GradCheckResult::worst_ratio, for this variable
+  double max_abs_error = 0.0;      ///< max |analytic - numeric|
+  double relative_error = 0.0;     ///< |a - n| / max(|a|, |n|) at this variable's worst element
+  /// max |g2 - 2 g1| after two backward passes (0 when not checked).
+  double accumulation_deviation = 0.0;
+  bool accumulates = true;
+  bool ok() const { return worst_ratio <= 1.0 && accumulates; }
 };
 
 struct GradCheckResult {
@@ -47,6 +76,13 @@ struct GradCheckResult {
   /// |analytic - numeric| / max(|analytic|, |numeric|) at the worst element.
   double relative_error() const;
   std::int64_t checked = 0;  ///< elements compared
+  std::int64_t kinks = 0;    ///< elements skipped at a kink (options.allow_kinks)
+  /// The accumulation check: false when a second backward pass did not double
+  /// some gradient. `ok` is false then too.
+  bool accumulates = true;
+  int accumulation_input = -1;          ///< the worst variable of that check (index into wrt)
+  double accumulation_deviation = 0.0;  ///< its max |g2 - 2 g1|
+  std::vector<GradCheckInput> inputs;   ///< one per variable of wrt, in order
   std::string report() const;
 };
 

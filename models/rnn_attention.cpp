@@ -43,6 +43,7 @@ RNNAttentionModel::RNNAttentionModel(const ModelConfig& c, std::int64_t source_v
   for (std::size_t i = 0; i < c.encoder_extra.size(); ++i) {
     LayerArgs args = c.encoder_extra[i];
     args.dim = H;
+    args.dropout = c.dropout;
     extra_.push_back(register_module("encoder_extra." + std::to_string(i), make_layer(args, rng)));
   }
   decoder_ = register_module("decoder", std::make_shared<Recurrent>(

@@ -62,6 +62,7 @@ TransformerModel::TransformerModel(const ModelConfig& c, std::int64_t source_voc
   for (std::size_t i = 0; i < c.encoder_extra.size(); ++i) {
     LayerArgs args = c.encoder_extra[i];
     args.dim = c.d_model;
+    args.dropout = c.dropout;
     extra_.push_back(register_module("encoder_extra." + std::to_string(i), make_layer(args, rng)));
   }
   for (std::int64_t i = 0; i < c.decoder_layers; ++i)

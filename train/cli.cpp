@@ -80,6 +80,7 @@ int xseq::cli::run(int argc, char** argv) {
   std::vector<Command> commands;
   for (auto add : {add_train_commands, add_eval_commands, add_data_commands, add_bench_command})
     for (auto& c : add(app)) commands.push_back(std::move(c));
+  commands.push_back(add_gradcheck_command(app));
   commands.push_back(add_demo_command(app));
   commands.push_back(add_version_command(app));
   if (argc < 2) {

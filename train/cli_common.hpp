@@ -32,6 +32,7 @@ Command add_translate_command(CLI::App& root);
 Command add_score_command(CLI::App& root);  // score (train/score_command.cpp)
 std::vector<Command> add_data_commands(CLI::App& root);   // data make, data stats
 std::vector<Command> add_bench_command(CLI::App& root);   // bench
+Command add_gradcheck_command(CLI::App& root);           // gradcheck (train/gradcheck_command.cpp)
 
 /// A whole number (not "2.5", not "x"), checked before a range so that the
 /// message says what is wrong.

@@ -111,8 +111,11 @@ std::string number_text(T v) {
   return s;
 }
 
-// A layer option (stored as a double): integral values print as integers (`heads = 2`).
-std::string option_text(double v) {
+// A layer option as TOML: integral numbers print as integers (`heads = 2`).
+std::string option_text(const LayerOption& o) {
+  if (o.kind() == LayerOption::Kind::boolean) return o.boolean() ? "true" : "false";
+  if (o.kind() == LayerOption::Kind::string) return quote(o.text());
+  const double v = o.number();
   if (std::abs(v) < 1e15 && v == std::trunc(v)) return std::to_string(static_cast<std::int64_t>(v));
   return number_text(v);
 }
@@ -392,31 +395,39 @@ void apply(Config& c, const Field& f, const toml::node& node, const std::string&
   XSEQ_CHECK(false, at, ": ", f.name(), " = ", shown.str(), " ", problem);
 }
 
+// One [[model.encoder_extra]] table: `type` and the layer's typed options.
+LayerArgs read_extra_layer(const toml::node& item, const std::string& origin) {
+  LayerArgs args;
+  for (const auto& [k, v] : *item.as_table()) {
+    const std::string key(k.str());
+    const std::string at = where(origin, v.source());
+    if (key == "type") {
+      XSEQ_CHECK(v.is_string(), at, ": model.encoder_extra.type: expected a string");
+      args.type = v.as_string()->get();
+      check_layer_type(args.type, at + ": model.encoder_extra.type");
+    } else if (v.is_boolean()) {
+      args.options[key] = v.as_boolean()->get();
+    } else if (v.is_string()) {
+      XSEQ_CHECK(valid_utf8(v.as_string()->get()), at, ": model.encoder_extra.", key, " is not valid UTF-8 text");
+      args.options[key] = v.as_string()->get();
+    } else {
+      XSEQ_CHECK(v.is_integer() || v.is_floating_point(), at, ": model.encoder_extra.", key,
+                 ": layer options must be numbers, booleans or strings");
+      args.options[key] = v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
+    }
+  }
+  XSEQ_CHECK(!args.type.empty(), where(origin, item.source()),
+             ": model.encoder_extra needs a type (a registered layer name)");
+  return args;
+}
+
 void read_extra_layers(Config& c, const toml::node& node, const std::string& origin) {
   const std::string at = where(origin, node.source());
   XSEQ_CHECK(node.is_array_of_tables(), at, ": model.encoder_extra must be an array of tables ([[model.encoder_extra]])");
   XSEQ_CHECK(node.as_array()->size() <= std::size_t(kMaxLayers), at, ": model.encoder_extra has ",
              node.as_array()->size(), " layers (at most ", kMaxLayers, ")");
   c.model.encoder_extra.clear();
-  for (const auto& item : *node.as_array()) {
-    const auto& table = *item.as_table();
-    LayerArgs args;
-    const std::string item_at = where(origin, item.source());
-    for (const auto& [k, v] : table) {
-      const std::string key(k.str());
-      if (key == "type") {
-        XSEQ_CHECK(v.is_string(), where(origin, v.source()), ": model.encoder_extra.type: expected a string");
-        args.type = v.as_string()->get();
-      } else {
-        XSEQ_CHECK(v.is_integer() || v.is_floating_point() || v.is_boolean(), where(origin, v.source()),
-                   ": model.encoder_extra.", key, ": layer options must be numbers or booleans");
-        args.options[key] = v.is_boolean() ? (v.as_boolean()->get() ? 1.0 : 0.0)
-                            : v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
-      }
-    }
-    XSEQ_CHECK(!args.type.empty(), item_at, ": model.encoder_extra needs a type (a registered layer name)");
-    c.model.encoder_extra.push_back(args);
-  }
+  for (const auto& item : *node.as_array()) c.model.encoder_extra.push_back(read_extra_layer(item, origin));
 }
 
 void apply_table(Config& c, const toml::table& root, const std::string& origin) {

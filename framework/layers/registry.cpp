@@ -1,5 +1,8 @@
 #include "framework/layers/registry.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "framework/layers/transformer.hpp"
 #include "framework/named_registry.hpp"
 
@@ -12,21 +15,119 @@ NamedRegistry<LayerFactory>& layers() {
   static NamedRegistry<LayerFactory> registry(
       "layer type", {{"transformer_encoder_layer", [](const LayerArgs& a, Rng& rng) -> std::shared_ptr<SequenceLayer> {
                         TransformerLayerOptions o;
-                        o.heads = static_cast<std::int64_t>(a.get("heads", 4));
-                        o.ff_dim = static_cast<std::int64_t>(a.get("ff_dim", 4.0 * double(a.dim)));
+                        o.heads = a.get_int("heads", 4);
+                        o.ff_dim = a.get_int("ff_dim", 4 * a.dim);
                         o.dropout = a.dropout;
-                        o.norm_first = a.get("norm_first", 1) != 0;
+                        o.norm_first = a.get_bool("norm_first", true);
+                        o.activation = parse_activation(a.get_string("activation", "relu"));
                         return std::make_shared<TransformerEncoderLayer>(a.dim, rng, o);
                       }}});
   return registry;
 }
 
+const char* kind_name(LayerOption::Kind kind) {
+  return kind == LayerOption::Kind::number ? "a number" : kind == LayerOption::Kind::boolean ? "a boolean" : "a string";
+}
+
+// Levenshtein distance, for "did you mean".
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Refuses the options the factory never asked for.
+void check_unread_options(const LayerArgs& args, const std::set<std::string>& read) {
+  for (const auto& entry : args.options) {
+    if (read.count(entry.first)) continue;
+    std::string best;
+    std::size_t best_d = std::string::npos;
+    for (const auto& key : read) {
+      const std::size_t d = edit_distance(entry.first, key);
+      if (d < best_d) best_d = d, best = key;
+    }
+    XSEQ_CHECK(false, "layer '", args.type, "': unknown option '", entry.first, "' (",
+               best.empty() ? std::string("the layer reads no options") : "did you mean '" + best + "'?", ")");
+  }
+}
+
 }  // namespace
 
-double LayerArgs::get(const std::string& key, double fallback) const {
+const LayerOption* LayerArgs::find(const std::string& key, const char* wanted, bool required) const {
+  if (read_keys) read_keys->insert(key);
   const auto it = options.find(key);
-  return it == options.end() ? fallback : it->second;
+  if (it == options.end()) {
+    if (!required) return nullptr;
+    std::string hint;
+    for (const auto& entry : options)
+      if (edit_distance(entry.first, key) <= 2) hint = "; the config has '" + entry.first + "': a misspelling?";
+    XSEQ_CHECK(false, "layer '", type, "': missing required option '", key, "' (", wanted, hint, ")");
+  }
+  return &it->second;
 }
+
+double LayerArgs::get(const std::string& key, double fallback) const {
+  const LayerOption* o = find(key, "a number", false);
+  if (!o) return fallback;
+  if (o->kind() == LayerOption::Kind::boolean) return o->boolean() ? 1.0 : 0.0;
+  XSEQ_CHECK(o->kind() == LayerOption::Kind::number, "layer '", type, "': option '", key,
+             "' must be a number, got ", kind_name(o->kind()), " \"", o->text(), "\"");
+  return o->number();
+}
+
+std::int64_t LayerArgs::get_int(const std::string& key, std::int64_t fallback) const {
+  if (!has(key)) return fallback;
+  const double v = get(key, 0.0);
+  XSEQ_CHECK(v == std::trunc(v) && std::fabs(v) < 9e15, "layer '", type, "': option '", key,
+             "' must be a whole number, got ", v);
+  return static_cast<std::int64_t>(v);
+}
+
+bool LayerArgs::get_bool(const std::string& key, bool fallback) const {
+  const LayerOption* o = find(key, "a boolean", false);
+  if (!o) return fallback;
+  if (o->kind() == LayerOption::Kind::boolean) return o->boolean();
+  XSEQ_CHECK(o->kind() == LayerOption::Kind::number && (o->number() == 0.0 || o->number() == 1.0), "layer '", type,
+             "': option '", key, "' must be true or false, got ",
+             o->kind() == LayerOption::Kind::number ? detail::concat(o->number()) : "\"" + o->text() + "\"");
+  return o->number() != 0.0;
+}
+
+std::string LayerArgs::get_string(const std::string& key, const std::string& fallback) const {
+  const LayerOption* o = find(key, "a string", false);
+  if (!o) return fallback;
+  XSEQ_CHECK(o->kind() == LayerOption::Kind::string, "layer '", type, "': option '", key,
+             "' must be a string, got ", kind_name(o->kind()));
+  return o->text();
+}
+
+double LayerArgs::require_number(const std::string& key) const {
+  find(key, "a number", true);
+  return get(key, 0.0);
+}
+
+std::int64_t LayerArgs::require_int(const std::string& key) const {
+  find(key, "a whole number", true);
+  return get_int(key, 0);
+}
+
+bool LayerArgs::require_bool(const std::string& key) const {
+  find(key, "true or false", true);
+  return get_bool(key, false);
+}
+
+std::string LayerArgs::require_string(const std::string& key) const {
+  find(key, "a string", true);
+  return get_string(key, "");
+}
+
+bool LayerArgs::has(const std::string& key) const { return find(key, "", false) != nullptr; }
 
 bool register_layer(const std::string& name, LayerFactory factory) {
   layers().add(name, std::move(factory));
@@ -35,11 +136,26 @@ bool register_layer(const std::string& name, LayerFactory factory) {
 
 std::vector<std::string> registered_layers() { return layers().names(); }
 
+bool is_registered_layer(const std::string& name) {
+  const auto names = registered_layers();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void check_layer_type(const std::string& name, const std::string& where) {
+  if (is_registered_layer(name)) return;
+  std::string known;
+  for (const auto& n : registered_layers()) known += (known.empty() ? "" : ", ") + n;
+  XSEQ_CHECK(false, where, ": unknown layer type '", name, "' (registered: ", known, ")");
+}
+
 std::shared_ptr<SequenceLayer> make_layer(const LayerArgs& args, Rng& rng) {
   const LayerFactory factory = layers().find(args.type);
   XSEQ_CHECK(args.dim > 0, "layer '", args.type, "': dim must be positive, got ", args.dim);
-  auto layer = factory(args, rng);
+  LayerArgs tracked = args;
+  tracked.read_keys = std::make_shared<std::set<std::string>>();
+  auto layer = factory(tracked, rng);
   XSEQ_CHECK(layer != nullptr, "layer '", args.type, "': its factory returned nothing");
+  check_unread_options(tracked, *tracked.read_keys);
   return layer;
 }
 

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "framework/layers/attention.hpp"
@@ -22,16 +24,71 @@ class SequenceLayer : public Module {
   virtual Variable forward(const Variable& x, const Lengths& lengths) = 0;
 };
 
-/// What a factory receives: the model width, the model's dropout and the
-/// layer's own options from the config (numbers; a missing one takes the
-/// factory's default via get()).
+/// One option of a layer from the config: a number, a boolean or a string
+/// (`heads = 2`, `norm_first = false`, `activation = "gelu"`).
+class LayerOption {
+ public:
+  enum class Kind { number, boolean, string };
+  LayerOption() = default;
+  LayerOption(double v) : number_(v) {}  // NOLINT: implicit, so options["k"] = 0.5 reads naturally
+  template <class T, class = std::enable_if_t<std::is_integral<T>::value && !std::is_same<T, bool>::value>>
+  LayerOption(T v) : number_(double(v)) {}  // NOLINT
+  LayerOption(bool v) : kind_(Kind::boolean), boolean_(v) {}                   // NOLINT
+  LayerOption(std::string v) : kind_(Kind::string), text_(std::move(v)) {}     // NOLINT
+  LayerOption(const char* v) : kind_(Kind::string), text_(v) {}               // NOLINT
+
+  Kind kind() const { return kind_; }
+  double number() const { return number_; }
+  bool boolean() const { return boolean_; }
+  const std::string& text() const { return text_; }
+  bool operator==(const LayerOption& o) const {
+    return kind_ == o.kind_ && number_ == o.number_ && boolean_ == o.boolean_ && text_ == o.text_;
+  }
+  bool operator!=(const LayerOption& o) const { return !(*this == o); }
+
+ private:
+  Kind kind_ = Kind::number;
+  double number_ = 0.0;
+  bool boolean_ = false;
+  std::string text_;
+};
+
+/// What a factory receives: the layer type, the model width, the model's
+/// dropout and the layer's own options from the config.
+///
+/// Options are strict: make_layer records every key the factory asks for
+/// (through any getter below, present or not) and, once the factory has
+/// returned, refuses a config key it never asked for, naming the closest key
+/// it did ask for ("did you mean"). So read every option through these getters,
+/// including ones you only use conditionally, and never iterate `options`.
+/// A getter's type mismatch and a missing required option are errors naming the
+/// layer and the key.
 struct LayerArgs {
   std::string type;
   std::int64_t dim = 0;
-  float dropout = 0.0f;
-  std::map<std::string, double> options;
-  /// options[key], or `fallback` when absent.
+  float dropout = 0.0f;  ///< the model's dropout rate (model.dropout)
+  std::map<std::string, LayerOption> options;
+
+  /// A number option, or `fallback` when absent. A boolean reads as 1 or 0.
   double get(const std::string& key, double fallback) const;
+  /// A whole-number option (an error for 2.5).
+  std::int64_t get_int(const std::string& key, std::int64_t fallback) const;
+  /// A boolean option; the numbers 1 and 0 are accepted too (older checkpoints stored booleans so).
+  bool get_bool(const std::string& key, bool fallback) const;
+  std::string get_string(const std::string& key, const std::string& fallback) const;
+  /// The same, for an option the config must give ("missing required option ...").
+  double require_number(const std::string& key) const;
+  std::int64_t require_int(const std::string& key) const;
+  bool require_bool(const std::string& key) const;
+  std::string require_string(const std::string& key) const;
+  /// Whether the config gives `key` (counts as reading it).
+  bool has(const std::string& key) const;
+
+  /// Keys read so far (shared by copies of these args; set up by make_layer).
+  mutable std::shared_ptr<std::set<std::string>> read_keys;
+
+ private:
+  const LayerOption* find(const std::string& key, const char* wanted, bool required) const;
 };
 
 using LayerFactory = std::function<std::shared_ptr<SequenceLayer>(const LayerArgs& args, Rng& rng)>;
@@ -39,10 +96,16 @@ using LayerFactory = std::function<std::shared_ptr<SequenceLayer>(const LayerArg
 /// Registers `factory` under `name` (an error if the name is taken). Returns
 /// true so it can initialise a static: see XSEQ_REGISTER_LAYER.
 bool register_layer(const std::string& name, LayerFactory factory);
-/// Builds a registered layer; an unknown type is an error listing the known ones.
+/// Builds a registered layer; an unknown type is an error listing the known ones,
+/// and so is an option the factory did not read (with the closest key it read).
 std::shared_ptr<SequenceLayer> make_layer(const LayerArgs& args, Rng& rng);
 /// Every registered name, sorted.
 std::vector<std::string> registered_layers();
+/// Whether `name` is registered.
+bool is_registered_layer(const std::string& name);
+/// An error listing the registered names unless `name` is one; `where` starts
+/// the message (a config's file:line).
+void check_layer_type(const std::string& name, const std::string& where);
 
 }  // namespace xseq
 

@@ -1,0 +1,167 @@
+// Layers by name under a strict contract: typed options (numbers, booleans,
+// strings), unknown and missing options named, unknown types refused when the
+// config is read, the model's dropout passed on, and `xseq gradcheck`.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "helpers.hpp"
+#include "process.hpp"
+#include "train/config.hpp"
+
+using namespace xseq;
+using xseq::test::run_xseq;
+
+namespace {
+// y = x * scale, with options of every type read through the typed getters.
+class Typed : public SequenceLayer {
+ public:
+  Typed(std::int64_t dim, float scale) { scale_ = register_parameter("scale", Tensor::full({dim}, scale)); }
+  Variable forward(const Variable& x, const Lengths&) override { return x * scale_; }
+  std::int64_t units = 0;
+  bool flag = false;
+  std::string mode;
+
+ private:
+  Variable scale_;
+};
+
+std::shared_ptr<SequenceLayer> typed_factory(const LayerArgs& a, Rng&) {
+  auto layer = std::make_shared<Typed>(a.dim, static_cast<float>(a.require_number("scale")));
+  layer->units = a.get_int("units", 7);
+  layer->flag = a.get_bool("flag", false);
+  layer->mode = a.get_string("mode", "plain");
+  return layer;
+}
+
+std::shared_ptr<Typed> build(std::map<std::string, LayerOption> options) {
+  LayerArgs args;
+  args.type = "typed_layer";
+  args.dim = 2;
+  args.options = std::move(options);
+  Rng rng(1);
+  return std::dynamic_pointer_cast<Typed>(make_layer(args, rng));
+}
+
+const char* kBase = "[data]\ntask = \"copy\"\n[model]\nd_model = 8\nheads = 2\n";
+}  // namespace
+
+XSEQ_REGISTER_LAYER(typed_layer, typed_factory);
+
+TEST_CASE("layer options: numbers, booleans and strings through typed getters", "[plugin]") {
+  const auto layer = build({{"scale", 0.5}, {"units", 3}, {"flag", true}, {"mode", "gated"}});
+  CHECK(layer->parameter("scale").value().at({1}) == 0.5f);
+  CHECK(layer->units == 3);
+  CHECK(layer->flag);
+  CHECK(layer->mode == "gated");
+  const auto defaults = build({{"scale", 1.0}});
+  CHECK(defaults->units == 7);
+  CHECK_FALSE(defaults->flag);
+  CHECK(defaults->mode == "plain");
+  CHECK(build({{"scale", 1.0}, {"flag", 1}})->flag);  // older checkpoints stored booleans as 1 and 0
+
+  LayerArgs args;
+  args.type = "t";
+  args.options = {{"b", true}, {"s", "text"}};
+  CHECK(args.get("b", 0.0) == 1.0);  // get() keeps reading booleans as numbers
+  CHECK_THROWS_WITH(args.get("s", 0.0), Catch::Contains("layer 't': option 's' must be a number, got a string"));
+}
+
+TEST_CASE("layer options: unknown, missing and mistyped options are named", "[plugin]") {
+  CHECK_THROWS_WITH(build({{"scale", 1.0}, {"mdoe", "gated"}}),
+                    Catch::Contains("layer 'typed_layer': unknown option 'mdoe' (did you mean 'mode'?)"));
+  CHECK_THROWS_WITH(build({{"units", 2}}), Catch::Contains("layer 'typed_layer': missing required option 'scale' (a number)"));
+  CHECK_THROWS_WITH(build({{"scael", 2.0}}), Catch::Contains("missing required option 'scale'") &&
+                                                 Catch::Contains("the config has 'scael': a misspelling?"));
+  CHECK_THROWS_WITH(build({{"scale", 1.0}, {"units", 2.5}}), Catch::Contains("option 'units' must be a whole number, got 2.5"));
+  CHECK_THROWS_WITH(build({{"scale", 1.0}, {"flag", "yes"}}), Catch::Contains("option 'flag' must be true or false, got \"yes\""));
+  CHECK_THROWS_WITH(build({{"scale", 1.0}, {"flag", 2}}), Catch::Contains("option 'flag' must be true or false, got 2"));
+  CHECK_THROWS_WITH(build({{"scale", 1.0}, {"mode", 3}}), Catch::Contains("option 'mode' must be a string, got a number"));
+  // A layer that reads no options at all.
+  LayerArgs args;
+  args.type = "transformer_encoder_layer";
+  args.dim = 8;
+  args.options = {{"heads", 2}, {"ff_dmi", 16}};
+  Rng rng(1);
+  CHECK_THROWS_WITH(make_layer(args, rng), Catch::Contains("layer 'transformer_encoder_layer': unknown option 'ff_dmi' "
+                                                           "(did you mean 'ff_dim'?)"));
+}
+
+TEST_CASE("config: encoder_extra types are checked at load time, options round-trip typed", "[plugin][config]") {
+  const std::string typo = std::string(kBase) + "\n[[model.encoder_extra]]\ntype = \"higway\"\n";
+  CHECK_THROWS_WITH(parse_config(typo, "x.toml"),
+                    Catch::Contains("x.toml:8:8: model.encoder_extra.type: unknown layer type 'higway' (registered: ") &&
+                        Catch::Contains("transformer_encoder_layer"));
+  CHECK_THROWS_WITH(parse_config(std::string(kBase) + "[[model.encoder_extra]]\ntype = \"typed_layer\"\nv = [1]\n", "y.toml"),
+                    Catch::Contains("y.toml:8:5: model.encoder_extra.v: layer options must be numbers, booleans or strings"));
+
+  const Config c = parse_config(std::string(kBase) +
+                                    "[[model.encoder_extra]]\ntype = \"typed_layer\"\nscale = 0.25\nunits = 3\n"
+                                    "flag = true\nmode = \"a \\\"quoted\\\" word\"\n",
+                                "z.toml");
+  const LayerArgs& args = c.model.encoder_extra.at(0);
+  CHECK(args.options.at("flag") == LayerOption(true));
+  CHECK(args.options.at("mode") == LayerOption("a \"quoted\" word"));
+  CHECK(args.options.at("units") == LayerOption(3));
+  const Config again = parse_config(c.to_toml(), "resolved.toml");
+  CHECK(again.model.encoder_extra.at(0).options == args.options);
+  CHECK(again.to_toml() == c.to_toml());
+
+  // An unknown option is refused when the model is built.
+  const Config bad = parse_config(std::string(kBase) + "[[model.encoder_extra]]\ntype = \"typed_layer\"\nscale = 1\nunit = 2\n",
+                                  "w.toml");
+  Rng rng(3);
+  CHECK_THROWS_WITH(make_model(bad.model, 10, 10, rng), Catch::Contains("unknown option 'unit' (did you mean 'units'?)"));
+}
+
+TEST_CASE("the model's dropout reaches encoder_extra layers", "[plugin]") {
+  for (const char* type : {"transformer", "rnn_attention"}) {
+    for (const float dropout : {0.0f, 0.3f}) {
+      DYNAMIC_SECTION(type << ", dropout " << dropout) {
+        Config c = parse_config(std::string(kBase) + "[[model.encoder_extra]]\ntype = \"transformer_encoder_layer\"\n"
+                                                     "heads = 2\n",
+                                "d.toml", {std::string("model.type=") + type, "model.hidden=8"});
+        c.model.dropout = dropout;
+        Rng rng(5);
+        const auto model = make_model(c.model, 10, 10, rng);
+        std::shared_ptr<SequenceLayer> extra;
+        for (const auto& [name, child] : model->children())
+          if (name == "encoder_extra.0") extra = std::dynamic_pointer_cast<SequenceLayer>(child);
+        REQUIRE(extra != nullptr);
+        const Variable x(test::uniform({2, 4, 8}, rng));
+        extra->train();
+        const Tensor a = extra->forward(x, {4, 3}).value(), b = extra->forward(x, {4, 3}).value();
+        CHECK((max_abs_diff(a, b) > 0.0f) == (dropout > 0.0f));
+        extra->eval();
+        CHECK(max_abs_diff(extra->forward(x, {4, 3}).value(), extra->forward(x, {4, 3}).value()) == 0.0f);
+      }
+    }
+  }
+}
+
+TEST_CASE("xseq gradcheck: a registered layer's gradients from the command line", "[plugin][gradcheck]") {
+  const std::string dir = "test_plugin-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::string out, err;
+  const std::vector<std::string> layer{"gradcheck", "--layer", "transformer_encoder_layer", "--dim", "8",
+                                       "--set", "heads=2", "--set", "ff_dim=12", "--set", "activation=gelu",
+                                       "--set", "norm_first=false"};
+  CHECK(run_xseq(layer, "", dir + "/ok", &out, &err) == 0);
+  INFO(out << err);
+  CHECK_THAT(out, Catch::Contains("train input ") && Catch::Contains("eval  input ") &&
+                      Catch::Contains("train ff.linear1.weight") && Catch::Contains("eval  norm2.bias"));
+  CHECK_THAT(out, Catch::Contains("gradcheck transformer_encoder_layer: all") && Catch::Contains("checks passed"));
+  CHECK(out.find("FAIL") == std::string::npos);
+
+  std::vector<std::string> typo = layer;
+  typo[6] = "headz=2";
+  CHECK(run_xseq(typo, "", dir + "/typo", &out, &err) == 1);
+  CHECK_THAT(err, Catch::Contains("unknown option 'headz' (did you mean 'heads'?)"));
+  CHECK(run_xseq({"gradcheck", "--layer", "higway"}, "", dir + "/unknown", &out, &err) == 1);
+  CHECK_THAT(err, Catch::Contains("--layer: unknown layer type 'higway' (registered: ") &&
+                      Catch::Contains("transformer_encoder_layer"));
+  CHECK(run_xseq({"gradcheck", "--layer", "transformer_encoder_layer", "--set", "heads"}, "", dir + "/flag", &out,
+                 &err) == 2);
+  CHECK_THAT(err, Catch::Contains("'heads' is not key=value"));
+  std::filesystem::remove_all(dir);
+}
