@@ -16,7 +16,9 @@ class NamedRegistry {
  public:
   /// `what` names the kind in errors ("layer", "model type").
   NamedRegistry(const char* what, std::map<std::string, Factory> builtins)
-      : what_(what), factories_(std::move(builtins)) {}
+      : what_(what), factories_(std::move(builtins)) {
+    for (const auto& entry : factories_) builtin_names_.push_back(entry.first);
+  }
 
   void add(const std::string& name, Factory factory) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -36,6 +38,9 @@ class NamedRegistry {
     return Factory();
   }
 
+  /// The names given at construction (what xseq itself ships), sorted.
+  const std::vector<std::string>& builtin_names() const { return builtin_names_; }
+
   std::vector<std::string> names() const {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::string> out;
@@ -47,6 +52,7 @@ class NamedRegistry {
   const char* what_;
   mutable std::mutex mutex_;
   std::map<std::string, Factory> factories_;
+  std::vector<std::string> builtin_names_;
 };
 
 }  // namespace xseq

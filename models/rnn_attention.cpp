@@ -50,7 +50,7 @@ RNNAttentionModel::RNNAttentionModel(const ModelConfig& c, std::int64_t source_v
                                             E + (c.input_feeding ? H : 0), H, rng,
                                             Recurrent::Options{cell, c.decoder_layers, false, c.dropout}));
   attention_ = register_module("attention", make_decoder_attention(c.attention, H, H, rng));
-  if (c.attention != "seed")
+  if (!attention_->output_includes_query())
     combine_ = register_module("combine", std::make_shared<Dense>(attention_->output_dim() + H, H, rng,
                                                                   Dense::Options{false, Activation::tanh}));
   output_ = register_module("output", std::make_shared<Dense>(H, target_vocab, rng));

@@ -3,7 +3,10 @@
 // config is read, the model's dropout passed on, and `xseq gradcheck`.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "helpers.hpp"
 #include "process.hpp"
@@ -164,4 +167,58 @@ TEST_CASE("xseq gradcheck: a registered layer's gradients from the command line"
                  &err) == 2);
   CHECK_THAT(err, Catch::Contains("'heads' is not key=value"));
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+// A custom score for the RNN decoder: dot products scaled by 1/2 (the default
+// prepare() keeps the encoder states as keys and values).
+class HalfDotAttention : public DecoderAttention {
+ public:
+  explicit HalfDotAttention(std::int64_t dim) : dim_(dim) {}
+  std::int64_t output_dim() const override { return dim_; }
+
+ protected:
+  Variable scores(const Variable& query, const Memory& memory) const override {
+    return mul_scalar(matmul(query, memory.keys, false, true), 0.5f);
+  }
+
+ private:
+  std::int64_t dim_;
+};
+}  // namespace
+
+XSEQ_REGISTER_DECODER_ATTENTION(half_dot, [](std::int64_t q, std::int64_t k, Rng&) -> std::shared_ptr<DecoderAttention> {
+  XSEQ_CHECK(q == k, "half_dot needs equal sizes");
+  return std::make_shared<HalfDotAttention>(k);
+});
+
+TEST_CASE("model.attention: one registry for built-in and registered decoder attentions", "[plugin][config]") {
+  const std::string base = "[data]\ntask = \"copy\"\n[model]\ntype = \"rnn_attention\"\nembed_dim = 8\nhidden = 8\n";
+  const auto names = registered_decoder_attentions();
+  for (const char* name : {"additive", "concat", "dot", "general", "half_dot", "seed"})
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+  CHECK_THROWS_WITH(parse_config(base + "attention = \"half_dott\"\n", "a.toml"),
+                    Catch::Contains("a.toml:7:13: model.attention = \"half_dott\" is not registered (registered: "
+                                    "additive, concat, dot, general, half_dot, seed)"));
+  const Config c = parse_config(base + "attention = \"half_dot\"\n", "b.toml");
+  Rng rng(5);
+  auto model = make_model(c.model, 12, 12, rng);
+  // The combine layer comes with every score except the seed's, whose output mixes in the query.
+  std::set<std::string> params;
+  for (const auto& p : model->named_parameters()) params.insert(p.name);
+  CHECK(params.count("combine.weight") == 1);
+  CHECK(params.count("attention.W1.weight") == 0);
+  const IndexTensor source({2, 3}, {4, 5, 6, 7, 8, 0}), input({2, 2}, {2, 4, 2, 7});
+  const Variable logits = model->logits(source, {3, 2}, input, {2, 2});
+  CHECK(logits.shape() == Shape{2, 2, 12});
+  // Its scores are what the model attends with: halving them flattens the weights
+  // compared with plain dot products over the same states.
+  HalfDotAttention half(4);
+  Rng r2(9);
+  auto dot = make_decoder_attention("dot", 4, 4, r2);
+  const Variable q(Tensor::from_vector(Shape{1, 4}, {1, 2, 0, 1})),
+      states(Tensor::from_vector(Shape{1, 2, 4}, {1, 0, 0, 0, 0, 1, 1, 1}));
+  const AttentionResult a = half.forward(q, states, {2}), b = dot->forward(q, states, {2});
+  CHECK(a.weights.value().data()[0] == Approx(1.0 / (1.0 + std::exp(0.5 * (3.0 - 1.0)))));
+  CHECK(b.weights.value().data()[0] == Approx(1.0 / (1.0 + std::exp(3.0 - 1.0))));
 }

@@ -181,6 +181,26 @@ Field str_field(const char* section, const char* key, Sec Config::*sec, std::str
           choices.empty() ? "text" : list};
 }
 
+// A string naming something registered (model.attention): checked against the
+// registry when a config is read, so names user code registers are accepted too;
+// the docs list what xseq ships.
+template <class Sec>
+Field registered_field(const char* section, const char* key, Sec Config::*sec, std::string Sec::*m, std::string doc,
+                       std::vector<std::string> (*names)(), std::vector<std::string> (*builtin)()) {
+  Field f = str_field(section, key, sec, m, std::move(doc));
+  f.check = [names](const Value& v) {
+    const std::vector<std::string> known = names();
+    if (std::find(known.begin(), known.end(), v.s) != known.end()) return std::string();
+    std::string list;
+    for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+    return "is not registered (registered: " + list + ")";
+  };
+  f.range.clear();
+  for (const auto& n : builtin()) f.range += (f.range.empty() ? "" : ", ") + n;
+  f.range += " or a registered name";
+  return f;
+}
+
 // Upper limits: far above any real run, low enough that sizes, loops and the
 // memory estimate stay finite (validate_resources then checks the machine).
 constexpr std::int64_t kMaxWidth = 65536, kMaxHeads = 1024, kMaxLayers = 64, kMaxPositions = 1000000;
@@ -252,8 +272,9 @@ const std::vector<Field>& schema() {
       int_field("model", "hidden", &Config::model, &M::hidden, "rnn_attention: recurrent state size",
                 between(1, kMaxWidth)),
       str_field("model", "cell", &Config::model, &M::cell, "rnn_attention: gru or lstm", {"gru", "lstm"}),
-      str_field("model", "attention", &Config::model, &M::attention, "rnn_attention: decoder attention",
-                {"seed", "dot", "general", "concat", "additive"}),
+      registered_field("model", "attention", &Config::model, &M::attention,
+                       "rnn_attention: decoder attention (register_decoder_attention adds more)",
+                       registered_decoder_attentions, builtin_decoder_attentions),
       bool_field("model", "bidirectional", &Config::model, &M::bidirectional, "rnn_attention: bidirectional encoder"),
       bool_field("model", "input_feeding", &Config::model, &M::input_feeding,
                  "rnn_attention: feed the previous attentional vector to the decoder"),

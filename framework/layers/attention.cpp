@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "framework/named_registry.hpp"
+
 namespace xseq {
 namespace {
 
@@ -175,21 +177,44 @@ Variable AdditiveAttention::scores(const Variable& q, const Memory& m) const {
   return additive_scores(w_q_->forward(q), m.keys, v_a_);
 }
 
+namespace {
+
+NamedRegistry<DecoderAttentionFactory>& decoder_attentions() {
+  using Score = LuongAttention::Score;
+  auto luong = [](Score score) {
+    return [score](std::int64_t q, std::int64_t k, Rng& rng) { return std::make_shared<LuongAttention>(score, q, k, rng); };
+  };
+  static NamedRegistry<DecoderAttentionFactory> registry(
+      "attention",
+      {{"seed",
+        [](std::int64_t q, std::int64_t k, Rng& rng) -> std::shared_ptr<DecoderAttention> {
+          XSEQ_CHECK(q == k, "attention 'seed': the decoder state (", q, ") and the encoder states (", k,
+                     ") must have the same size");
+          return std::make_shared<SeedAttention>(k, q, rng);
+        }},
+       {"dot", luong(Score::dot)},
+       {"general", luong(Score::general)},
+       {"concat", luong(Score::concat)},
+       {"additive", [](std::int64_t q, std::int64_t k, Rng& rng) -> std::shared_ptr<DecoderAttention> {
+          return std::make_shared<AdditiveAttention>(q, k, q, rng);
+        }}});
+  return registry;
+}
+
+}  // namespace
+
+bool register_decoder_attention(const std::string& name, DecoderAttentionFactory factory) {
+  decoder_attentions().add(name, std::move(factory));
+  return true;
+}
+
+std::vector<std::string> registered_decoder_attentions() { return decoder_attentions().names(); }
+
+std::vector<std::string> builtin_decoder_attentions() { return decoder_attentions().builtin_names(); }
+
 std::shared_ptr<DecoderAttention> make_decoder_attention(const std::string& kind, std::int64_t query_dim,
                                                          std::int64_t key_dim, Rng& rng) {
-  if (kind == "seed") {
-    XSEQ_CHECK(query_dim == key_dim, "attention 'seed': the decoder state (", query_dim,
-               ") and the encoder states (", key_dim, ") must have the same size");
-    return std::make_shared<SeedAttention>(key_dim, query_dim, rng);
-  }
-  if (kind == "dot") return std::make_shared<LuongAttention>(LuongAttention::Score::dot, query_dim, key_dim, rng);
-  if (kind == "general")
-    return std::make_shared<LuongAttention>(LuongAttention::Score::general, query_dim, key_dim, rng);
-  if (kind == "concat")
-    return std::make_shared<LuongAttention>(LuongAttention::Score::concat, query_dim, key_dim, rng);
-  if (kind == "additive") return std::make_shared<AdditiveAttention>(query_dim, key_dim, query_dim, rng);
-  XSEQ_CHECK(false, "unknown attention '", kind, "' (expected seed, dot, general, concat or additive)");
-  return nullptr;
+  return decoder_attentions().find(kind)(query_dim, key_dim, rng);
 }
 
 // ---- SelfAttentionPooling ----------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 // attention weights. Formulas and shapes: docs/layers.md.
 #pragma once
 
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +57,9 @@ class DecoderAttention : public Module {
     return attend(query, prepare(values, lengths));
   }
   virtual std::int64_t output_dim() const = 0;
+  /// True when the output already mixes in the query (the seed's W2 query term), so a
+  /// model needs no combine layer of its own (rnn_attention adds one otherwise).
+  virtual bool output_includes_query() const { return false; }
 
  protected:
   /// Raw scores (B, Tq, T) for a 3-d query.
@@ -79,6 +84,7 @@ class SeedAttention : public DecoderAttention {
  protected:
   Variable scores(const Variable& query, const Memory& memory) const override;
   Variable combine(const Variable& context, const Variable& query) const override;
+  bool output_includes_query() const override { return true; }
 
  private:
   std::int64_t hidden_, units_;
@@ -124,8 +130,19 @@ class AdditiveAttention : public DecoderAttention {
   Variable v_a_;
 };
 
-/// Builds "seed", "dot", "general", "concat" or "additive" attention for a
-/// decoder state of query_dim over encoder states of key_dim.
+/// Decoder attentions by name (model.attention): the built-in "seed", "dot", "general",
+/// "concat" and "additive", and any registered with register_decoder_attention.
+using DecoderAttentionFactory =
+    std::function<std::shared_ptr<DecoderAttention>(std::int64_t query_dim, std::int64_t key_dim, Rng& rng)>;
+/// Registers a decoder attention (an error if the name is taken); returns true so it
+/// can initialise a static: see XSEQ_REGISTER_DECODER_ATTENTION.
+bool register_decoder_attention(const std::string& name, DecoderAttentionFactory factory);
+/// Every registered name, sorted.
+std::vector<std::string> registered_decoder_attentions();
+/// The ones xseq ships (for docs that must not depend on what a program registered).
+std::vector<std::string> builtin_decoder_attentions();
+/// Builds attention `kind` for a decoder state of query_dim over encoder states of
+/// key_dim; an unknown kind is an error listing the registered ones.
 std::shared_ptr<DecoderAttention> make_decoder_attention(const std::string& kind, std::int64_t query_dim,
                                                          std::int64_t key_dim, Rng& rng);
 
@@ -145,3 +162,8 @@ class SelfAttentionPooling : public Module {
 };
 
 }  // namespace xseq
+
+/// Registers a decoder attention at start-up from any .cpp of the program:
+///   XSEQ_REGISTER_DECODER_ATTENTION(my_score, [](std::int64_t q, std::int64_t k, xseq::Rng& rng) { ... });
+#define XSEQ_REGISTER_DECODER_ATTENTION(name, factory) \
+  static const bool xseq_attention_registered_##name = ::xseq::register_decoder_attention(#name, factory)
