@@ -222,3 +222,21 @@ TEST_CASE("model.attention: one registry for built-in and registered decoder att
   CHECK(a.weights.value().data()[0] == Approx(1.0 / (1.0 + std::exp(0.5 * (3.0 - 1.0)))));
   CHECK(b.weights.value().data()[0] == Approx(1.0 / (1.0 + std::exp(3.0 - 1.0))));
 }
+
+TEST_CASE("config override: --set model.encoder_extra takes an array of inline tables", "[plugin][config]") {
+  const Config c = parse_config(kBase, "x.toml", {"model.encoder_extra=[{type = \"typed_layer\", scale = 0.5, flag = true}]"});
+  REQUIRE(c.model.encoder_extra.size() == 1);
+  CHECK(c.model.encoder_extra[0].type == "typed_layer");
+  CHECK(c.model.encoder_extra[0].options.at("scale") == LayerOption(0.5));
+  CHECK(c.model.encoder_extra[0].options.at("flag") == LayerOption(true));
+  // It replaces the config's layers; [] removes them.
+  const std::string with_layer = std::string(kBase) + "[[model.encoder_extra]]\ntype = \"typed_layer\"\nscale = 1\n";
+  CHECK(parse_config(with_layer, "y.toml", {"model.encoder_extra=[]"}).model.encoder_extra.empty());
+  CHECK_THROWS_WITH(parse_config(kBase, "x.toml", {"model.encoder_extra=[{type = \"nope\"}]"}),
+                    Catch::Contains("--set model.encoder_extra=[{type = \"nope\"}]") &&
+                        Catch::Contains("unknown layer type 'nope'"));
+  CHECK_THROWS_WITH(parse_config(kBase, "x.toml", {"model.encoder_extra={type = 1"}),
+                    Catch::Contains("expected an array of inline tables"));
+  CHECK_THROWS_WITH(parse_config(kBase, "x.toml", {"model.encoder_extra=3"}),
+                    Catch::Contains("must be an array of tables"));
+}

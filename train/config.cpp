@@ -451,6 +451,24 @@ void read_extra_layers(Config& c, const toml::node& node, const std::string& ori
   for (const auto& item : *node.as_array()) c.model.encoder_extra.push_back(read_extra_layer(item, origin));
 }
 
+// --set 'model.encoder_extra=[{type = "highway", gate_bias = -1.0}]': the layers as
+// an array of TOML inline tables (replacing the config's; [] removes them).
+void override_extra_layers(Config& c, const std::string& value, const std::string& at) {
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value, at);
+  } catch (const toml::parse_error& e) {
+    XSEQ_CHECK(false, at, ": expected an array of inline tables, e.g. model.encoder_extra=[{type = \"highway\"}] (",
+               e.description(), ")");
+  }
+  const toml::node& node = *parsed.get("v");
+  if (node.is_array() && node.as_array()->empty()) {
+    c.model.encoder_extra.clear();
+    return;
+  }
+  read_extra_layers(c, node, at);
+}
+
 void apply_table(Config& c, const toml::table& root, const std::string& origin) {
   for (const auto& [sk, section] : root) {
     const std::string sname(sk.str());
@@ -512,6 +530,10 @@ Config parse_config(const std::string& text, const std::string& origin, const st
     XSEQ_CHECK(eq != std::string::npos && o.find('.') < eq, at, ": expected section.key=value");
     const std::string name = o.substr(0, eq), value = o.substr(eq + 1);
     const std::string section = name.substr(0, name.find('.')), key = name.substr(name.find('.') + 1);
+    if (name == "model.encoder_extra") {
+      override_extra_layers(c, value, at);
+      continue;
+    }
     const Field* f = find_field(section, key);
     XSEQ_CHECK(f != nullptr, at, ": unknown key ", name, " (did you mean ", closest_key(name), "?)");
     toml::table parsed;
