@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "train/cli.hpp"
+
 extern char** environ;
 
 namespace xseq::test {
@@ -66,6 +68,14 @@ inline int run_xseq(const std::vector<std::string>& args, const std::string& inp
   if (out) *out = p.out();
   if (err) *err = p.err();
   return code;
+}
+
+/// Runs `xseq words...` in this process (xseq::cli::run); returns its exit code.
+inline int run_cli(std::vector<std::string> words) {
+  words.insert(words.begin(), "xseq");
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  return xseq::cli::run(static_cast<int>(argv.size()), argv.data());
 }
 
 }  // namespace xseq::test

@@ -20,16 +20,10 @@
 #include "train/trainer.hpp"
 
 using namespace xseq;
+using xseq::test::run_cli;
 using xseq::test::run_xseq;
 
 namespace {
-
-int run_cli(std::vector<std::string> words) {
-  words.insert(words.begin(), "xseq");
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  return cli::run(static_cast<int>(argv.size()), argv.data());
-}
 
 // A briefly trained tiny copy model (run/best.h5) and its validation pairs, made
 // once per process: partly trained, so the beam, sampling and greedy differ.

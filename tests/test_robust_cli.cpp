@@ -13,16 +13,10 @@
 #include "train/trainer.hpp"
 
 using namespace xseq;
+using xseq::test::run_cli;
 using xseq::test::run_xseq;
 
 namespace {
-
-int run_cli(std::vector<std::string> words) {
-  words.insert(words.begin(), "xseq");
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  return cli::run(static_cast<int>(argv.size()), argv.data());
-}
 
 // A directory with tiny.toml and a trained run (run/best.h5), made once per
 // process (ctest runs test cases in parallel processes).

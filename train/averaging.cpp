@@ -105,4 +105,13 @@ void average_checkpoints(const std::vector<std::string>& paths, const std::strin
   save_checkpoint(out, *first.model, nullptr, extras);
 }
 
+void average_or_copy(const std::vector<std::string>& paths, const std::string& out) {
+  if (paths.size() != 1) {
+    average_checkpoints(paths, out);
+    return;
+  }
+  load_trained_model(paths[0]);  // refuses a damaged or foreign file before it is copied
+  std::filesystem::copy_file(paths[0], out, std::filesystem::copy_options::overwrite_existing);
+}
+
 }  // namespace xseq

@@ -22,5 +22,8 @@ std::vector<std::string> newest_step_checkpoints(const std::string& dir, std::in
 /// when a checkpoint has one: inference_group). Errors name a checkpoint whose
 /// vocabularies or parameters differ from the first's.
 void average_checkpoints(const std::vector<std::string>& paths, const std::string& out);
+/// average_checkpoints, or for a single checkpoint a checked copy of it (a run that
+/// kept one step checkpoint, `--last 1`).
+void average_or_copy(const std::vector<std::string>& paths, const std::string& out);
 
 }  // namespace xseq

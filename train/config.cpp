@@ -15,6 +15,7 @@
 
 #include "framework/error.hpp"
 #include "framework/memory.hpp"
+#include "framework/spelling.hpp"
 
 namespace xseq {
 namespace {
@@ -348,28 +349,15 @@ const std::vector<Field>& schema() {
   return fields;
 }
 
-// Levenshtein distance, for "did you mean".
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string closest_key(const std::string& name) {
   std::string best;
   std::size_t best_d = 1000;
   for (const auto& f : schema()) {
-    const std::size_t d = edit_distance(name, f.name());
+    const std::size_t d = spelling_distance(name, f.name());
     if (d < best_d) best_d = d, best = f.name();
   }
   for (const char* extra : {"model.encoder_extra"}) {
-    const std::size_t d = edit_distance(name, extra);
+    const std::size_t d = spelling_distance(name, extra);
     if (d < best_d) best_d = d, best = extra;
   }
   return best;

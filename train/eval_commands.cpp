@@ -127,12 +127,7 @@ int run_average(const std::vector<std::string>& inputs, std::int64_t last, std::
       throw CLI::ValidationError("checkpoints", "give two or more checkpoints, or --last N RUN_DIR");
     if (out.empty()) throw CLI::RequiredError("--out");
   }
-  if (paths.size() == 1) {
-    TrainedModel one = load_trained_model(paths[0]);  // checks it before copying
-    std::filesystem::copy_file(paths[0], out, std::filesystem::copy_options::overwrite_existing);
-  } else {
-    average_checkpoints(paths, out);
-  }
+  average_or_copy(paths, out);
   std::printf("averaged %zu checkpoints into %s\n", paths.size(), out.c_str());
   for (const auto& p : paths) std::printf("  %s\n", p.c_str());
   return 0;

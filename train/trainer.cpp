@@ -437,11 +437,7 @@ void Trainer::average_and_test() {
   }
   if (static_cast<std::int64_t>(paths.size()) > tc_.average_last) paths.erase(paths.begin(), paths.end() - tc_.average_last);
   const std::string out = (dir_ / "averaged.h5").string();
-  if (paths.size() == 1) {
-    std::filesystem::copy_file(paths[0], out, std::filesystem::copy_options::overwrite_existing);
-  } else {
-    average_checkpoints(paths, out);
-  }
+  average_or_copy(paths, out);
   say("averaged " + std::to_string(paths.size()) + " checkpoints (" + std::filesystem::path(paths.front()).filename().string() +
       " .. " + std::filesystem::path(paths.back()).filename().string() + ") into averaged.h5");
   if (data_->test.size() > 0) result_.test_averaged = test_checkpoint(out);

@@ -5,6 +5,7 @@
 
 #include "framework/layers/transformer.hpp"
 #include "framework/named_registry.hpp"
+#include "framework/spelling.hpp"
 
 namespace xseq {
 namespace {
@@ -29,19 +30,6 @@ const char* kind_name(LayerOption::Kind kind) {
   return kind == LayerOption::Kind::number ? "a number" : kind == LayerOption::Kind::boolean ? "a boolean" : "a string";
 }
 
-// Levenshtein distance, for "did you mean".
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // Refuses the options the factory never asked for.
 void check_unread_options(const LayerArgs& args, const std::set<std::string>& read) {
   for (const auto& entry : args.options) {
@@ -49,7 +37,7 @@ void check_unread_options(const LayerArgs& args, const std::set<std::string>& re
     std::string best;
     std::size_t best_d = std::string::npos;
     for (const auto& key : read) {
-      const std::size_t d = edit_distance(entry.first, key);
+      const std::size_t d = spelling_distance(entry.first, key);
       if (d < best_d) best_d = d, best = key;
     }
     XSEQ_CHECK(false, "layer '", args.type, "': unknown option '", entry.first, "' (",
@@ -66,7 +54,7 @@ const LayerOption* LayerArgs::find(const std::string& key, const char* wanted, b
     if (!required) return nullptr;
     std::string hint;
     for (const auto& entry : options)
-      if (edit_distance(entry.first, key) <= 2) hint = "; the config has '" + entry.first + "': a misspelling?";
+      if (spelling_distance(entry.first, key) <= 2) hint = "; the config has '" + entry.first + "': a misspelling?";
     XSEQ_CHECK(false, "layer '", type, "': missing required option '", key, "' (", wanted, hint, ")");
   }
   return &it->second;
