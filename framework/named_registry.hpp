@@ -3,11 +3,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "framework/error.hpp"
+#include "framework/plugin.hpp"
 
 namespace xseq {
 
@@ -17,14 +19,24 @@ class NamedRegistry {
   /// `what` names the kind in errors ("layer", "model type").
   NamedRegistry(const char* what, std::map<std::string, Factory> builtins)
       : what_(what), factories_(std::move(builtins)) {
-    for (const auto& entry : factories_) builtin_names_.push_back(entry.first);
+    for (const auto& entry : factories_) {
+      builtin_names_.push_back(entry.first);
+      detail::note_registered(what_, entry.first);
+    }
   }
 
+  /// Registers `name`. While a plugin loads (framework/plugin.hpp) the
+  /// registration waits until the whole plugin has loaded, and a problem refuses
+  /// the plugin instead of throwing from its static initialiser.
   void add(const std::string& name, Factory factory) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    XSEQ_CHECK(!name.empty() && factory, "registering a ", what_, " needs a name and a factory");
-    XSEQ_CHECK(factories_.count(name) == 0, "a ", what_, " named '", name, "' is already registered");
-    factories_[name] = std::move(factory);
+    if (detail::plugin_loading()) {
+      auto shared = std::make_shared<Factory>(std::move(factory));
+      detail::stage_registration(
+          what_, name, [this, name, shared] { return problem(name, *shared); },
+          [this, name, shared] { add_now(name, *shared); });
+      return;
+    }
+    add_now(name, std::move(factory));
   }
 
   /// The factory for `name`; an unknown name is an error listing the known ones.
@@ -49,6 +61,24 @@ class NamedRegistry {
   }
 
  private:
+  // What is wrong with registering `name` ("" if nothing).
+  std::string problem(const std::string& name, const Factory& factory) const {
+    if (name.empty() || !factory) return "needs a name and a factory";
+    if (name.find_first_of("\t\n\r=") != std::string::npos) return "has a tab, newline or '=' in its name";
+    std::lock_guard<std::mutex> lock(mutex_);
+    return factories_.count(name) ? "is already registered" : "";
+  }
+
+  void add_now(const std::string& name, Factory factory) {
+    const std::string why = problem(name, factory);
+    XSEQ_CHECK(why.empty(), "registering ", what_, " '", name, "': it ", why);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      factories_[name] = std::move(factory);
+    }
+    detail::note_registered(what_, name);  // outside the lock: load_plugin locks in the other order
+  }
+
   const char* what_;
   mutable std::mutex mutex_;
   std::map<std::string, Factory> factories_;

@@ -17,6 +17,8 @@
 #include "framework/ops.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
+#include "framework/plugin.hpp"
 #include "framework/random.hpp"
 #include "framework/shape.hpp"
 #include "framework/tensor.hpp"
+#include "framework/version.hpp"

@@ -33,9 +33,18 @@ bool register_model(const std::string& name, ModelFactory factory) {
 
 std::vector<std::string> registered_models() { return models().names(); }
 
+std::vector<std::string> builtin_models() { return models().builtin_names(); }
+
 std::shared_ptr<Seq2SeqModel> make_model(const ModelConfig& config, std::int64_t source_vocab,
                                          std::int64_t target_vocab, Rng& rng) {
-  return models().find(config.type)(config, source_vocab, target_vocab, rng);
+  const ModelFactory factory = models().find(config.type);
+  ModelConfig tracked = config;
+  tracked.options.subject = "model type '" + config.type + "' ([model.options])";
+  tracked.options.start_tracking();
+  auto model = factory(tracked, source_vocab, target_vocab, rng);
+  XSEQ_CHECK(model != nullptr, "model type '", config.type, "': its factory returned nothing");
+  tracked.options.check_all_read();
+  return model;
 }
 
 Tensor select_rows(const Tensor& t, const std::vector<std::int64_t>& rows) {

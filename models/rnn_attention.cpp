@@ -1,5 +1,7 @@
 #include "models/rnn_attention.hpp"
 
+#include "models/extra_layers.hpp"
+
 namespace xseq {
 namespace {
 
@@ -7,6 +9,7 @@ struct RNNState : DecoderState {
   DecoderAttention::Memory memory;
   Recurrent::State state;
   Variable feed;  // the previous attentional vector (input feeding)
+  ExtraLayerCache extra;
 
   std::int64_t batch() const override { return memory.values.dim(0); }
   void select(const std::vector<std::int64_t>& rows) override {
@@ -19,6 +22,7 @@ struct RNNState : DecoderState {
     for (auto& h : state.h) pick(h);
     for (auto& c : state.c) pick(c);
     pick(feed);
+    extra.select(rows);
   }
 };
 
@@ -40,12 +44,8 @@ RNNAttentionModel::RNNAttentionModel(const ModelConfig& c, std::int64_t source_v
   if (c.bidirectional)
     encoder_proj_ = register_module("encoder_proj", std::make_shared<Dense>(dirs * H, H, rng, Dense::Options{false, Activation::none}));
   bridge_ = register_module("bridge", std::make_shared<Dense>(dirs * H, H, rng, Dense::Options{true, Activation::tanh}));
-  for (std::size_t i = 0; i < c.encoder_extra.size(); ++i) {
-    LayerArgs args = c.encoder_extra[i];
-    args.dim = H;
-    args.dropout = c.dropout;
-    extra_.push_back(register_module("encoder_extra." + std::to_string(i), make_layer(args, rng)));
-  }
+  for (auto& layer : build_extra_layers(c.encoder_extra, H, c.dropout, rng, "encoder_extra"))
+    extra_.push_back(register_module("encoder_extra." + std::to_string(extra_.size()), layer));
   decoder_ = register_module("decoder", std::make_shared<Recurrent>(
                                             E + (c.input_feeding ? H : 0), H, rng,
                                             Recurrent::Options{cell, c.decoder_layers, false, c.dropout}));
@@ -53,6 +53,8 @@ RNNAttentionModel::RNNAttentionModel(const ModelConfig& c, std::int64_t source_v
   if (!attention_->output_includes_query())
     combine_ = register_module("combine", std::make_shared<Dense>(attention_->output_dim() + H, H, rng,
                                                                   Dense::Options{false, Activation::tanh}));
+  for (auto& layer : build_extra_layers(c.decoder_extra, H, c.dropout, rng, "decoder_extra"))
+    decoder_extra_.push_back(register_module("decoder_extra." + std::to_string(decoder_extra_.size()), layer));
   output_ = register_module("output", std::make_shared<Dense>(H, target_vocab, rng));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, rng));
 }
@@ -61,7 +63,7 @@ RNNAttentionModel::Encoded RNNAttentionModel::run_encoder(const IndexTensor& sou
   XSEQ_CHECK(source.shape.ndim() == 2, "model: source ids must be (batch, length), got ", source.shape);
   const Recurrent::Result enc = encoder_->forward(dropout_->forward(src_embed_->forward(source)), lengths);
   Variable states = encoder_proj_ ? encoder_proj_->forward(enc.output) : enc.output;
-  for (auto& layer : extra_) states = layer->forward(states, lengths);
+  states = apply_extra_layers(extra_, states, lengths);
   Encoded e;
   e.memory = attention_->prepare(states, lengths);
   // The decoder starts from the top encoder layer's final states (both directions).
@@ -106,7 +108,7 @@ Variable RNNAttentionModel::logits(const IndexTensor& source, const Lengths& sou
     }
     att = stack(steps, 1);
   }
-  return output_->forward(dropout_->forward(att));
+  return output_->forward(dropout_->forward(apply_extra_layers(decoder_extra_, att, target_lengths)));
 }
 
 std::unique_ptr<DecoderState> RNNAttentionModel::encode(const IndexTensor& source, const Lengths& source_lengths) {
@@ -127,7 +129,10 @@ DecodeStep RNNAttentionModel::step(DecoderState& base, const std::vector<std::in
   DecodeStep out;
   const Variable att = attentional(decoder_->step(x, s.state), s.memory, &out.attention);
   if (config_.input_feeding) s.feed = att;
-  out.log_probs = log_softmax(output_->forward(dropout_->forward(att)));
+  Variable hidden = att;
+  if (!decoder_extra_.empty())
+    hidden = reshape(step_extra_layers(decoder_extra_, reshape(att, {B, 1, config_.hidden}), s.extra), {B, config_.hidden});
+  out.log_probs = log_softmax(output_->forward(dropout_->forward(hidden)));
   return out;
 }
 

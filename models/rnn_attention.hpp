@@ -6,7 +6,7 @@
 // tanh(W_c [context; h]) (Luong), or the seed layer's own output; with
 // input feeding it is also fed to the next step.
 // Parameters: src_embed, tgt_embed, encoder.*, [encoder_proj.*], bridge.*,
-// encoder_extra.<i>.*, decoder.*, attention.*, [combine.*], output.*.
+// encoder_extra.<i>.*, decoder.*, attention.*, [combine.*], decoder_extra.<i>.*, output.*.
 #pragma once
 
 #include "framework/layers/recurrent.hpp"
@@ -36,7 +36,7 @@ class RNNAttentionModel : public Seq2SeqModel {
   std::shared_ptr<Embedding> src_embed_, tgt_embed_;
   std::shared_ptr<Recurrent> encoder_, decoder_;
   std::shared_ptr<Dense> encoder_proj_, bridge_, combine_, output_;
-  std::vector<std::shared_ptr<SequenceLayer>> extra_;
+  std::vector<std::shared_ptr<SequenceLayer>> extra_, decoder_extra_;
   std::shared_ptr<DecoderAttention> attention_;
   std::shared_ptr<Dropout> dropout_;
 };

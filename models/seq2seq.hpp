@@ -33,6 +33,12 @@ struct ModelConfig {
   bool input_feeding = false;
   /// Extra registered layers applied to the encoder output ([[model.encoder_extra]]).
   std::vector<LayerArgs> encoder_extra;
+  /// Extra registered layers on the decoder's hidden states before the output
+  /// projection ([[model.decoder_extra]]; causal or position-wise layers only).
+  std::vector<LayerArgs> decoder_extra;
+  /// [model.options]: a registered model type's own keys, read through the
+  /// OptionTable getters; make_model refuses keys the factory did not read.
+  OptionTable options;
 };
 
 /// What decoding carries from step to step (encoder memory, caches, RNN state).
@@ -64,6 +70,8 @@ class Seq2SeqModel : public Module {
   virtual std::int64_t target_vocab() const = 0;
 };
 
+/// A registered model's factory reads `config` (its [model.options] through
+/// config.options.get_*). make_model refuses [model.options] keys it did not read.
 using ModelFactory = std::function<std::shared_ptr<Seq2SeqModel>(const ModelConfig& config, std::int64_t source_vocab,
                                                                   std::int64_t target_vocab, Rng& rng)>;
 /// Registers a model type (an error if the name is taken).
@@ -72,6 +80,8 @@ bool register_model(const std::string& name, ModelFactory factory);
 std::shared_ptr<Seq2SeqModel> make_model(const ModelConfig& config, std::int64_t source_vocab,
                                          std::int64_t target_vocab, Rng& rng);
 std::vector<std::string> registered_models();
+/// The model types xseq itself ships (for the docs).
+std::vector<std::string> builtin_models();
 
 /// Rows `rows` of t along axis 0 (for DecoderState::select).
 Tensor select_rows(const Tensor& t, const std::vector<std::int64_t>& rows);

@@ -1,5 +1,7 @@
 #include "models/transformer.hpp"
 
+#include "models/extra_layers.hpp"
+
 #include <cmath>
 
 namespace xseq {
@@ -10,6 +12,7 @@ struct TransformerState : DecoderState {
   Tensor padding;  // (B, S) additive
   Lengths lengths;
   std::vector<DecoderLayerCache> caches;
+  ExtraLayerCache extra;
   std::int64_t position = 0;
 
   std::int64_t batch() const override { return memory.dim(0); }
@@ -19,6 +22,7 @@ struct TransformerState : DecoderState {
     Lengths l;
     for (auto r : rows) l.push_back(lengths[static_cast<std::size_t>(r)]);
     lengths = l;
+    extra.select(rows);
     for (auto& c : caches)
       for (KVCache* kv : {&c.self_attn, &c.cross_attn})
         if (kv->length() > 0) {
@@ -59,12 +63,8 @@ TransformerModel::TransformerModel(const ModelConfig& c, std::int64_t source_voc
   for (std::int64_t i = 0; i < c.encoder_layers; ++i)
     encoder_.push_back(register_module("encoder.layers." + std::to_string(i),
                                        std::make_shared<TransformerEncoderLayer>(c.d_model, rng, o)));
-  for (std::size_t i = 0; i < c.encoder_extra.size(); ++i) {
-    LayerArgs args = c.encoder_extra[i];
-    args.dim = c.d_model;
-    args.dropout = c.dropout;
-    extra_.push_back(register_module("encoder_extra." + std::to_string(i), make_layer(args, rng)));
-  }
+  for (auto& layer : build_extra_layers(c.encoder_extra, c.d_model, c.dropout, rng, "encoder_extra"))
+    extra_.push_back(register_module("encoder_extra." + std::to_string(extra_.size()), layer));
   for (std::int64_t i = 0; i < c.decoder_layers; ++i)
     decoder_.push_back(register_module("decoder.layers." + std::to_string(i),
                                        std::make_shared<TransformerDecoderLayer>(c.d_model, rng, o)));
@@ -72,6 +72,8 @@ TransformerModel::TransformerModel(const ModelConfig& c, std::int64_t source_voc
     encoder_norm_ = register_module("encoder.norm", std::make_shared<LayerNorm>(c.d_model));
     decoder_norm_ = register_module("decoder.norm", std::make_shared<LayerNorm>(c.d_model));
   }
+  for (auto& layer : build_extra_layers(c.decoder_extra, c.d_model, c.dropout, rng, "decoder_extra"))
+    decoder_extra_.push_back(register_module("decoder_extra." + std::to_string(decoder_extra_.size()), layer));
   if (!c.tie_output)
     output_ = register_module("output", std::make_shared<Dense>(c.d_model, target_vocab, rng));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, rng));
@@ -90,8 +92,7 @@ Variable TransformerModel::encode_memory(const IndexTensor& source, const Length
   Variable x = embed(*src_embed_, *src_pos_, source, 0);
   for (auto& layer : encoder_) x = layer->forward(x, padding);
   if (encoder_norm_) x = encoder_norm_->forward(x);
-  for (auto& layer : extra_) x = layer->forward(x, lengths);
-  return x;
+  return apply_extra_layers(extra_, x, lengths);
 }
 
 Variable TransformerModel::project(const Variable& h) const {
@@ -99,14 +100,14 @@ Variable TransformerModel::project(const Variable& h) const {
 }
 
 Variable TransformerModel::logits(const IndexTensor& source, const Lengths& source_lengths,
-                                  const IndexTensor& decoder_input, const Lengths&) {
+                                  const IndexTensor& decoder_input, const Lengths& target_lengths) {
   const Tensor padding = key_padding_mask(source_lengths, source.shape[1]);
   const Variable memory = encode_memory(source, source_lengths, padding);
   Variable h = embed(*tgt_embed_, *tgt_pos_, decoder_input, 0);
   for (auto& layer : decoder_)
     h = layer->forward(h, memory, padding, nullptr, MultiHeadAttention::Weights::none).output;
   if (decoder_norm_) h = decoder_norm_->forward(h);
-  return project(h);
+  return project(apply_extra_layers(decoder_extra_, h, target_lengths));
 }
 
 std::unique_ptr<DecoderState> TransformerModel::encode(const IndexTensor& source, const Lengths& source_lengths) {
@@ -133,6 +134,7 @@ DecodeStep TransformerModel::step(DecoderState& base, const std::vector<std::int
     if (last) heads = r.weights;
   }
   if (decoder_norm_) h = decoder_norm_->forward(h);
+  if (!decoder_extra_.empty()) h = step_extra_layers(decoder_extra_, h, state.extra);
   ++state.position;
   DecodeStep out;
   out.log_probs = log_softmax(reshape(project(h), {B, target_vocab_}));

@@ -2,7 +2,7 @@
 // Parameters: src_embed.weight, tgt_embed.weight (absent when shared),
 // [src_pos.weight, tgt_pos.weight with learned positions], encoder.layers.<i>.*,
 // encoder.norm.* (pre-norm), encoder_extra.<i>.*, decoder.layers.<i>.*,
-// decoder.norm.*, output.* (absent when tied to the target embedding).
+// decoder.norm.*, decoder_extra.<i>.*, output.* (absent when tied to the target embedding).
 #pragma once
 
 #include "framework/layers/transformer.hpp"
@@ -31,6 +31,7 @@ class TransformerModel : public Seq2SeqModel {
   std::vector<std::shared_ptr<TransformerEncoderLayer>> encoder_;
   std::vector<std::shared_ptr<SequenceLayer>> extra_;
   std::vector<std::shared_ptr<TransformerDecoderLayer>> decoder_;
+  std::vector<std::shared_ptr<SequenceLayer>> decoder_extra_;
   std::shared_ptr<LayerNorm> encoder_norm_, decoder_norm_;
   std::shared_ptr<Dense> output_;
   std::shared_ptr<Dropout> dropout_;

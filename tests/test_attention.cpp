@@ -161,7 +161,7 @@ TEST_CASE("Luong dot/general/concat and Bahdanau additive attention", "[attentio
     }
   }
   CHECK_THROWS_WITH(make_decoder_attention("dot", 4, 6, rng), Catch::Contains("use 'general'"));
-  CHECK_THROWS_WITH(make_decoder_attention("mlp", 4, 6, rng), Catch::Contains("unknown attention 'mlp'"));
+  CHECK_THROWS_WITH(make_decoder_attention("mlp", 4, 6, rng), Catch::Contains("unknown decoder attention 'mlp'"));
 }
 
 TEST_CASE("SelfAttentionPooling: one vector per sequence from its valid positions", "[attention][gradcheck]") {

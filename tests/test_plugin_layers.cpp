@@ -65,6 +65,7 @@ TEST_CASE("layer options: numbers, booleans and strings through typed getters", 
 
   LayerArgs args;
   args.type = "t";
+  args.subject = "layer 't'";  // what errors name; make_layer sets it
   args.options = {{"b", true}, {"s", "text"}};
   CHECK(args.get("b", 0.0) == 1.0);  // get() keeps reading booleans as numbers
   CHECK_THROWS_WITH(args.get("s", 0.0), Catch::Contains("layer 't': option 's' must be a number, got a string"));
@@ -96,7 +97,7 @@ TEST_CASE("config: encoder_extra types are checked at load time, options round-t
                     Catch::Contains("x.toml:8:8: model.encoder_extra.type: unknown layer type 'higway' (registered: ") &&
                         Catch::Contains("transformer_encoder_layer"));
   CHECK_THROWS_WITH(parse_config(std::string(kBase) + "[[model.encoder_extra]]\ntype = \"typed_layer\"\nv = [1]\n", "y.toml"),
-                    Catch::Contains("y.toml:8:5: model.encoder_extra.v: layer options must be numbers, booleans or strings"));
+                    Catch::Contains("y.toml:8:5: model.encoder_extra.v: options must be numbers, booleans or strings"));
 
   const Config c = parse_config(std::string(kBase) +
                                     "[[model.encoder_extra]]\ntype = \"typed_layer\"\nscale = 0.25\nunits = 3\n"

@@ -164,8 +164,10 @@ TEST_CASE("robust config: any string survives to_toml -> parse -> to_toml", "[ro
   Config c = parse_config(kBase, "x.toml");
   c.data.task_alphabet = tricky;
   c.train.out_dir = std::string("runs/\ttab\nnewline\0nul", 21);
-  c.model.encoder_extra.push_back(
-      {"test_scale", 0, 0.0f, {{"gate_bias", -1.5}, {"odd key\x01", 2.0}, {"tiny", 1e-300}, {"on", true}, {"name", tricky}}});
+  LayerArgs layer;
+  layer.type = "test_scale";
+  layer.options = {{"gate_bias", -1.5}, {"odd key\x01", 2.0}, {"tiny", 1e-300}, {"on", true}, {"name", tricky}};
+  c.model.encoder_extra.push_back(layer);
   const std::string text = c.to_toml();
   CHECK(text.find('\x01') == std::string::npos);  // no raw control character in the stored text
   const Config again = parse_config(text, "resolved.toml");

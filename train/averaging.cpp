@@ -98,6 +98,7 @@ void average_checkpoints(const std::vector<std::string>& paths, const std::strin
   CheckpointExtras extras;
   first.pipeline.save(extras);
   extras.attributes["config"] = first_file->attribute("config");
+  extras.attributes["plugins"] = first_file->attribute("plugins");
   extras.attributes["step"] = first_file->attribute("step");
   std::string sources;
   for (const auto& p : paths) sources += (sources.empty() ? "" : " ") + p;

@@ -12,13 +12,15 @@
 
 #include "framework/error.hpp"
 #include "framework/parallel.hpp"
+#include "framework/plugin.hpp"
+#include "framework/version.hpp"
 #include "train/cli_common.hpp"
 #include "train/demo.hpp"
 
 namespace xseq::cli {
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = XSEQ_VERSION_STRING;
 
 Command add_demo_command(CLI::App& root) {
   auto* cmd = root.add_subcommand(
@@ -50,8 +52,19 @@ int report_failure(const char* what) {
   return 1;
 }
 
-int run_parsed(const std::vector<Command>& commands) {
+// --plugin on every command: loaded before the command reads a config or a checkpoint.
+void add_plugin_flags(const std::vector<Command>& commands, std::vector<std::string>& plugins) {
+  for (const auto& c : commands)
+    if (c.app->get_name() != "version")
+      c.app->add_option("--plugin", plugins,
+                        "a plugin (shared library) registering layers, attention scores or model types; "
+                        "repeatable; a bare name is searched in XSEQ_PLUGIN_PATH")
+          ->type_name("LIB");
+}
+
+int run_parsed(const std::vector<Command>& commands, const std::vector<std::string>& plugins) {
   try {
+    for (const auto& p : plugins) load_plugin(p);
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
     return 2;
@@ -83,6 +96,8 @@ int xseq::cli::run(int argc, char** argv) {
   commands.push_back(add_gradcheck_command(app));
   commands.push_back(add_demo_command(app));
   commands.push_back(add_version_command(app));
+  std::vector<std::string> plugins;
+  add_plugin_flags(commands, plugins);
   if (argc < 2) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
@@ -101,5 +116,5 @@ int xseq::cli::run(int argc, char** argv) {
   } catch (const std::exception& e) {  // e.g. a --set value CLI11 could not store
     return report_failure(e.what());
   }
-  return run_parsed(commands);
+  return run_parsed(commands, plugins);
 }

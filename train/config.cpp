@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -247,7 +248,9 @@ const std::vector<Field>& schema() {
                 {"drop", "reject"}),
       bool_field("data", "shared_vocab", &Config::data, &D::shared_vocab, "one vocabulary for source and target"),
 
-      str_field("model", "type", &Config::model, &M::type, "transformer, rnn_attention or a registered model"),
+      registered_field("model", "type", &Config::model, &M::type,
+                       "the model (register_model adds more; a plugin's take [model.options])", registered_models,
+                       builtin_models),
       int_field("model", "d_model", &Config::model, &M::d_model, "transformer: model width", between(1, kMaxWidth)),
       int_field("model", "heads", &Config::model, &M::heads, "transformer: attention heads", between(1, kMaxHeads)),
       int_field("model", "ff_dim", &Config::model, &M::ff_dim, "transformer: feed-forward width",
@@ -356,7 +359,7 @@ std::string closest_key(const std::string& name) {
     const std::size_t d = spelling_distance(name, f.name());
     if (d < best_d) best_d = d, best = f.name();
   }
-  for (const char* extra : {"model.encoder_extra"}) {
+  for (const char* extra : {"model.encoder_extra", "model.decoder_extra", "model.options"}) {
     const std::size_t d = spelling_distance(name, extra);
     if (d < best_d) best_d = d, best = extra;
   }
@@ -404,70 +407,137 @@ void apply(Config& c, const Field& f, const toml::node& node, const std::string&
   XSEQ_CHECK(false, at, ": ", f.name(), " = ", shown.str(), " ", problem);
 }
 
-// One [[model.encoder_extra]] table: `type` and the layer's typed options.
-LayerArgs read_extra_layer(const toml::node& item, const std::string& origin) {
+// A layer's or a model type's option: a number, a boolean or a string.
+LayerOption read_option(const toml::node& v, const std::string& at, const std::string& name) {
+  if (v.is_boolean()) return v.as_boolean()->get();
+  if (v.is_string()) {
+    XSEQ_CHECK(valid_utf8(v.as_string()->get()), at, ": ", name, " is not valid UTF-8 text");
+    return v.as_string()->get();
+  }
+  XSEQ_CHECK(v.is_integer() || v.is_floating_point(), at, ": ", name, ": options must be numbers, booleans or strings");
+  return v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
+}
+
+// The layer lists: model.encoder_extra, model.decoder_extra.
+std::vector<LayerArgs>* extra_layers(Config& c, const std::string& name) {
+  if (name == "model.encoder_extra") return &c.model.encoder_extra;
+  if (name == "model.decoder_extra") return &c.model.decoder_extra;
+  return nullptr;
+}
+
+// One [[model.encoder_extra]] / [[model.decoder_extra]] table: `type` and the layer's typed options.
+LayerArgs read_extra_layer(const toml::node& item, const std::string& origin, const std::string& part) {
   LayerArgs args;
+  XSEQ_CHECK(item.is_table(), where(origin, item.source()), ": ", part, " must hold tables");
   for (const auto& [k, v] : *item.as_table()) {
     const std::string key(k.str());
     const std::string at = where(origin, v.source());
     if (key == "type") {
-      XSEQ_CHECK(v.is_string(), at, ": model.encoder_extra.type: expected a string");
+      XSEQ_CHECK(v.is_string(), at, ": ", part, ".type: expected a string");
       args.type = v.as_string()->get();
-      check_layer_type(args.type, at + ": model.encoder_extra.type");
-    } else if (v.is_boolean()) {
-      args.options[key] = v.as_boolean()->get();
-    } else if (v.is_string()) {
-      XSEQ_CHECK(valid_utf8(v.as_string()->get()), at, ": model.encoder_extra.", key, " is not valid UTF-8 text");
-      args.options[key] = v.as_string()->get();
+      check_layer_type(args.type, at + ": " + part + ".type");
     } else {
-      XSEQ_CHECK(v.is_integer() || v.is_floating_point(), at, ": model.encoder_extra.", key,
-                 ": layer options must be numbers, booleans or strings");
-      args.options[key] = v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
+      args.options[key] = read_option(v, at, part + "." + key);
     }
   }
-  XSEQ_CHECK(!args.type.empty(), where(origin, item.source()),
-             ": model.encoder_extra needs a type (a registered layer name)");
+  XSEQ_CHECK(!args.type.empty(), where(origin, item.source()), ": ", part,
+             " needs a type (a registered layer name)");
   return args;
 }
 
-void read_extra_layers(Config& c, const toml::node& node, const std::string& origin) {
+void read_extra_layers(std::vector<LayerArgs>& out, const std::string& part, const toml::node& node,
+                       const std::string& origin) {
   const std::string at = where(origin, node.source());
-  XSEQ_CHECK(node.is_array_of_tables(), at, ": model.encoder_extra must be an array of tables ([[model.encoder_extra]])");
-  XSEQ_CHECK(node.as_array()->size() <= std::size_t(kMaxLayers), at, ": model.encoder_extra has ",
-             node.as_array()->size(), " layers (at most ", kMaxLayers, ")");
-  c.model.encoder_extra.clear();
-  for (const auto& item : *node.as_array()) c.model.encoder_extra.push_back(read_extra_layer(item, origin));
+  XSEQ_CHECK(node.is_array_of_tables(), at, ": ", part, " must be an array of tables ([[", part, "]])");
+  XSEQ_CHECK(node.as_array()->size() <= std::size_t(kMaxLayers), at, ": ", part, " has ", node.as_array()->size(),
+             " layers (at most ", kMaxLayers, ")");
+  out.clear();
+  for (const auto& item : *node.as_array()) out.push_back(read_extra_layer(item, origin, part));
+}
+
+// [model.options]: a registered model type's own keys (make_model checks them).
+void read_model_options(Config& c, const toml::node& node, const std::string& origin) {
+  XSEQ_CHECK(node.is_table(), where(origin, node.source()), ": model.options must be a table ([model.options])");
+  for (const auto& [k, v] : *node.as_table())
+    c.model.options.options[std::string(k.str())] = read_option(v, where(origin, v.source()), "model.options." + std::string(k.str()));
 }
 
 // --set 'model.encoder_extra=[{type = "highway", gate_bias = -1.0}]': the layers as
 // an array of TOML inline tables (replacing the config's; [] removes them).
-void override_extra_layers(Config& c, const std::string& value, const std::string& at) {
+void override_extra_layers(std::vector<LayerArgs>& out, const std::string& part, const std::string& value,
+                           const std::string& at) {
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + value, at);
   } catch (const toml::parse_error& e) {
-    XSEQ_CHECK(false, at, ": expected an array of inline tables, e.g. model.encoder_extra=[{type = \"highway\"}] (",
+    XSEQ_CHECK(false, at, ": expected an array of inline tables, e.g. ", part, "=[{type = \"highway\"}] (",
                e.description(), ")");
   }
   const toml::node& node = *parsed.get("v");
   if (node.is_array() && node.as_array()->empty()) {
-    c.model.encoder_extra.clear();
+    out.clear();
     return;
   }
-  read_extra_layers(c, node, at);
+  read_extra_layers(out, part, node, at);
+}
+
+// --set model.options.KEY=VALUE: one option of the model type (a bare word is a string).
+void override_model_option(Config& c, const std::string& key, const std::string& value, const std::string& at) {
+  XSEQ_CHECK(!key.empty(), at, ": expected model.options.KEY=VALUE");
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{{"v", value}};
+  }
+  if (parsed.size() != 1) parsed = toml::table{{"v", value}};
+  c.model.options.options[key] = read_option(*parsed.get("v"), at, "model.options." + key);
+}
+
+// plugins = [...]: loaded before anything else is read. Relative paths are taken
+// from the config file's directory; a plugin whose file name is loaded already
+// (--plugin, a checkpoint's record) is not loaded twice.
+void load_config_plugins(Config& c, const toml::table& root, const std::string& origin) {
+  const toml::node* node = root.get("plugins");
+  if (!node) return;
+  const std::string at = where(origin, node->source());
+  XSEQ_CHECK(node->is_array(), at, ": plugins must be an array of file names, e.g. plugins = [\"libglu.so\"]");
+  const std::filesystem::path base = std::filesystem::path(origin).parent_path();
+  for (const auto& item : *node->as_array()) {
+    XSEQ_CHECK(item.is_string(), where(origin, item.source()), ": plugins: expected a file name (a string)");
+    std::string name = item.as_string()->get();
+    const std::string file_name = std::filesystem::path(name).filename().string();
+    bool loaded = false;
+    for (const auto& p : loaded_plugins()) loaded = loaded || p.file_name == file_name;
+    if (!loaded) {
+      if (name.find('/') != std::string::npos && std::filesystem::path(name).is_relative() && !base.empty())
+        name = (base / name).string();
+      try {
+        name = load_plugin(name).path;
+      } catch (const Error& e) {
+        XSEQ_CHECK(false, where(origin, item.source()), ": ", e.what());
+      }
+    }
+    c.plugins.push_back(name);
+  }
 }
 
 void apply_table(Config& c, const toml::table& root, const std::string& origin) {
   for (const auto& [sk, section] : root) {
     const std::string sname(sk.str());
     const std::string at = where(origin, section.source());
+    if (sname == "plugins") continue;  // read first, by load_config_plugins
     XSEQ_CHECK(sname == "data" || sname == "model" || sname == "train", at, ": unknown section [", sname,
-               "] (expected [data], [model] or [train])");
+               "] (expected plugins = [...], [data], [model] or [train])");
     XSEQ_CHECK(section.is_table(), at, ": ", sname, " must be a table ([", sname, "])");
     for (const auto& [k, node] : *section.as_table()) {
       const std::string key(k.str()), name = sname + "." + key;
-      if (name == "model.encoder_extra") {
-        read_extra_layers(c, node, origin);
+      if (auto* layers = extra_layers(c, name)) {
+        read_extra_layers(*layers, name, node, origin);
+        continue;
+      }
+      if (name == "model.options") {
+        read_model_options(c, node, origin);
         continue;
       }
       const Field* f = find_field(sname, key);
@@ -511,6 +581,7 @@ Config parse_config(const std::string& text, const std::string& origin, const st
   } catch (const toml::parse_error& e) {
     XSEQ_CHECK(false, where(origin, e.source()), ": ", e.description());
   }
+  load_config_plugins(c, root, origin);
   apply_table(c, root, origin);
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
@@ -518,8 +589,12 @@ Config parse_config(const std::string& text, const std::string& origin, const st
     XSEQ_CHECK(eq != std::string::npos && o.find('.') < eq, at, ": expected section.key=value");
     const std::string name = o.substr(0, eq), value = o.substr(eq + 1);
     const std::string section = name.substr(0, name.find('.')), key = name.substr(name.find('.') + 1);
-    if (name == "model.encoder_extra") {
-      override_extra_layers(c, value, at);
+    if (auto* layers = extra_layers(c, name)) {
+      override_extra_layers(*layers, name, value, at);
+      continue;
+    }
+    if (name.rfind("model.options.", 0) == 0) {
+      override_model_option(c, name.substr(14), value, at);
       continue;
     }
     const Field* f = find_field(section, key);
@@ -548,9 +623,21 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return c;
 }
 
+std::vector<RegisteredName> Config::registered_names() const {
+  std::vector<RegisteredName> names{{"model type", model.type}, {"decoder attention", model.attention}};
+  for (const auto* layers : {&model.encoder_extra, &model.decoder_extra})
+    for (const auto& layer : *layers) names.push_back({"layer type", layer.type});
+  return names;
+}
+
 std::string Config::to_toml() const {
   std::ostringstream out;
   std::string section;
+  if (!plugins.empty()) {
+    out << "plugins = [";
+    for (std::size_t i = 0; i < plugins.size(); ++i) out << (i ? ", " : "") << quote(plugins[i]);
+    out << "]\n\n";
+  }
   for (const auto& f : schema()) {
     if (f.section != section) {
       out << (section.empty() ? "" : "\n") << "[" << f.section << "]\n";
@@ -558,9 +645,14 @@ std::string Config::to_toml() const {
     }
     out << f.key << " = " << f.get(*this) << "\n";
   }
-  for (const auto& layer : model.encoder_extra) {
-    out << "\n[[model.encoder_extra]]\ntype = " << quote(layer.type) << "\n";
-    for (const auto& [k, v] : layer.options) out << key_text(k) << " = " << option_text(v) << "\n";
+  for (const char* part : {"model.encoder_extra", "model.decoder_extra"})
+    for (const auto& layer : part[6] == 'e' ? model.encoder_extra : model.decoder_extra) {
+      out << "\n[[" << part << "]]\ntype = " << quote(layer.type) << "\n";
+      for (const auto& [k, v] : layer.options) out << key_text(k) << " = " << option_text(v) << "\n";
+    }
+  if (!model.options.options.empty()) {
+    out << "\n[model.options]\n";
+    for (const auto& [k, v] : model.options.options) out << key_text(k) << " = " << option_text(v) << "\n";
   }
   return out.str();
 }

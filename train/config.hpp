@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/plugin.hpp"
 #include "models/seq2seq.hpp"
 
 namespace xseq {
@@ -49,10 +50,17 @@ struct TrainConfig {
 };
 
 struct Config {
+  /// plugins = ["libglu.so", ...] at the top of the file: loaded (framework/plugin.hpp)
+  /// before the sections are read, so their layer and model names are known. Paths
+  /// are relative to the config file; bare names are searched in XSEQ_PLUGIN_PATH.
+  std::vector<std::string> plugins;
   DataConfig data;
   ModelConfig model;
   TrainConfig train;
   std::string source;  ///< the file it came from
+  /// The registered names the model uses (type, attention, extra layers): what a
+  /// checkpoint records the providing plugins of.
+  std::vector<RegisteredName> registered_names() const;
   /// The resolved config as TOML, every key present.
   std::string to_toml() const;
 };

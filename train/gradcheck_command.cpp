@@ -5,6 +5,7 @@
 // mode and in eval mode, and checks that backward accumulates (the public
 // checker, framework/gradcheck.hpp). Exit 0 when every check passes, 1 when one
 // fails (or the layer cannot be built), 2 for a command-line error.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -87,6 +88,36 @@ int check_mode(SequenceLayer& layer, bool train, const Variable& x, const Length
   return failures;
 }
 
+// Checks the layer's time_mixing() claim in eval mode: perturbing step `s` of the
+// first (full-length) sequence may change outputs at steps >= s (causal) or at s
+// alone (position-wise). Returns 1 when an output outside that range moved.
+int check_time_mixing(SequenceLayer& layer, const Tensor& input, const Lengths& lengths, Rng& rng) {
+  const SequenceLayer::TimeMixing mixing = layer.time_mixing();
+  if (mixing == SequenceLayer::TimeMixing::bidirectional) {
+    std::printf("eval  time_mixing bidirectional: nothing to check (encoder only)\n");
+    return 0;
+  }
+  layer.eval();
+  NoGradGuard no_grad;
+  const Tensor base = layer.forward(Variable(input), lengths).value();
+  const std::int64_t T = input.dim(1), D = input.dim(2), out_width = base.dim(2);
+  double worst = 0.0;
+  for (std::int64_t s = 0; s < T; ++s) {
+    Tensor moved = input.clone();
+    for (std::int64_t d = 0; d < D; ++d) moved.data()[s * D + d] += rng.uniform(0.5f, 1.0f);
+    const Tensor out = layer.forward(Variable(moved), lengths).value();
+    for (std::int64_t t = 0; t < T; ++t) {
+      const bool may_change = mixing == SequenceLayer::TimeMixing::causal ? t >= s : t == s;
+      for (std::int64_t d = 0; d < out_width && !may_change; ++d)
+        worst = std::max(worst, double(std::fabs(out.data()[t * out_width + d] - base.data()[t * out_width + d])));
+    }
+  }
+  const bool ok = worst <= 1e-6;
+  std::printf("eval  time_mixing %-18s outputs it must not touch moved by at most %.3g: %s\n",
+              time_mixing_name(mixing), worst, ok ? "ok" : "FAIL (time_mixing() claims too much)");
+  return ok ? 0 : 1;
+}
+
 int gradcheck(const GradcheckFlags& f) {
   set_num_threads(f.threads < 0 ? 0 : f.threads);
   check_layer_type(f.layer, "--layer");
@@ -114,7 +145,8 @@ int gradcheck(const GradcheckFlags& f) {
   }
   int failures = 0;
   for (const bool train : {true, false}) failures += check_mode(*layer, train, x, lengths, names, wrt, f);
-  const std::size_t checks = 2 * wrt.size();
+  failures += check_time_mixing(*layer, input, lengths, rng);
+  const std::size_t checks = 2 * wrt.size() + 1;
   if (failures == 0)
     std::printf("gradcheck %s: all %zu checks passed (%zu tensors, train and eval mode, dim %lld)\n",
                 f.layer.c_str(), checks, wrt.size(), static_cast<long long>(f.dim));
@@ -134,8 +166,9 @@ Command add_gradcheck_command(CLI::App& root) {
       "anything else a string), feeds it a random padded batch (3 sequences of lengths 5, 3, 1,\n"
       "width --dim) and compares the gradient of every parameter and of the input with central\n"
       "finite differences, in train mode (dropout masks fixed between evaluations) and in eval\n"
-      "mode, then checks that a second backward pass doubles every gradient. One line per\n"
-      "tensor and mode; exit 0 when all pass, 1 when any fails.");
+      "mode, then checks that a second backward pass doubles every gradient, and that the\n"
+      "layer's time_mixing() claim (causal, position_wise) holds. One line per tensor and\n"
+      "mode; exit 0 when all pass, 1 when any fails. --plugin loads the layer's plugin.");
   auto f = std::make_shared<GradcheckFlags>();
   cmd->add_option("--layer", f->layer, "a registered layer type")->required();
   cmd->add_option("--dim", f->dim, "the model width the layer gets")

@@ -83,6 +83,8 @@ TextPipeline TextPipeline::load(const H5File& file) {
 TrainedModel load_trained_model(const std::string& checkpoint) {
   auto file = open_checkpoint(checkpoint);
   TrainedModel t;
+  // The plugins its layers and model type come from, before the config names them.
+  load_manifest_plugins(file->attribute("plugins"), "checkpoint '" + checkpoint + "'");
   t.config = parse_config(file->attribute("config"), checkpoint + ":config");
   t.pipeline = TextPipeline::load(*file);
   Rng rng(0);

@@ -247,6 +247,7 @@ void Trainer::save(const std::string& path) {
   }
   if (!options_.init_from.empty()) extras.attributes["init_from"] = options_.init_from;
   extras.attributes["config"] = config_.to_toml();
+  extras.attributes["plugins"] = plugin_manifest(config_.registered_names());
   save_checkpoint(path, *model_, optimizer_.get(), extras);
 }
 

@@ -15,6 +15,8 @@ class Highway : public xseq::SequenceLayer {
  public:
   Highway(std::int64_t dim, float gate_bias, xseq::Rng& rng);
   xseq::Variable forward(const xseq::Variable& x, const xseq::Lengths& lengths) override;
+  /// Output t reads input t alone, so the layer may also go into the decoder.
+  TimeMixing time_mixing() const override { return TimeMixing::position_wise; }
 
  private:
   std::shared_ptr<xseq::Dense> transform_, gate_;

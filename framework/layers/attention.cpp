@@ -185,7 +185,7 @@ NamedRegistry<DecoderAttentionFactory>& decoder_attentions() {
     return [score](std::int64_t q, std::int64_t k, Rng& rng) { return std::make_shared<LuongAttention>(score, q, k, rng); };
   };
   static NamedRegistry<DecoderAttentionFactory> registry(
-      "attention",
+      "decoder attention",
       {{"seed",
         [](std::int64_t q, std::int64_t k, Rng& rng) -> std::shared_ptr<DecoderAttention> {
           XSEQ_CHECK(q == k, "attention 'seed': the decoder state (", q, ") and the encoder states (", k,

@@ -30,24 +30,9 @@ const char* kind_name(LayerOption::Kind kind) {
   return kind == LayerOption::Kind::number ? "a number" : kind == LayerOption::Kind::boolean ? "a boolean" : "a string";
 }
 
-// Refuses the options the factory never asked for.
-void check_unread_options(const LayerArgs& args, const std::set<std::string>& read) {
-  for (const auto& entry : args.options) {
-    if (read.count(entry.first)) continue;
-    std::string best;
-    std::size_t best_d = std::string::npos;
-    for (const auto& key : read) {
-      const std::size_t d = spelling_distance(entry.first, key);
-      if (d < best_d) best_d = d, best = key;
-    }
-    XSEQ_CHECK(false, "layer '", args.type, "': unknown option '", entry.first, "' (",
-               best.empty() ? std::string("the layer reads no options") : "did you mean '" + best + "'?", ")");
-  }
-}
-
 }  // namespace
 
-const LayerOption* LayerArgs::find(const std::string& key, const char* wanted, bool required) const {
+const LayerOption* OptionTable::find(const std::string& key, const char* wanted, bool required) const {
   if (read_keys) read_keys->insert(key);
   const auto it = options.find(key);
   if (it == options.end()) {
@@ -55,67 +40,67 @@ const LayerOption* LayerArgs::find(const std::string& key, const char* wanted, b
     std::string hint;
     for (const auto& entry : options)
       if (spelling_distance(entry.first, key) <= 2) hint = "; the config has '" + entry.first + "': a misspelling?";
-    XSEQ_CHECK(false, "layer '", type, "': missing required option '", key, "' (", wanted, hint, ")");
+    XSEQ_CHECK(false, subject, ": missing required option '", key, "' (", wanted, hint, ")");
   }
   return &it->second;
 }
 
-double LayerArgs::get(const std::string& key, double fallback) const {
+double OptionTable::get(const std::string& key, double fallback) const {
   const LayerOption* o = find(key, "a number", false);
   if (!o) return fallback;
   if (o->kind() == LayerOption::Kind::boolean) return o->boolean() ? 1.0 : 0.0;
-  XSEQ_CHECK(o->kind() == LayerOption::Kind::number, "layer '", type, "': option '", key,
+  XSEQ_CHECK(o->kind() == LayerOption::Kind::number, subject, ": option '", key,
              "' must be a number, got ", kind_name(o->kind()), " \"", o->text(), "\"");
   return o->number();
 }
 
-std::int64_t LayerArgs::get_int(const std::string& key, std::int64_t fallback) const {
+std::int64_t OptionTable::get_int(const std::string& key, std::int64_t fallback) const {
   if (!has(key)) return fallback;
   const double v = get(key, 0.0);
-  XSEQ_CHECK(v == std::trunc(v) && std::fabs(v) < 9e15, "layer '", type, "': option '", key,
+  XSEQ_CHECK(v == std::trunc(v) && std::fabs(v) < 9e15, subject, ": option '", key,
              "' must be a whole number, got ", v);
   return static_cast<std::int64_t>(v);
 }
 
-bool LayerArgs::get_bool(const std::string& key, bool fallback) const {
+bool OptionTable::get_bool(const std::string& key, bool fallback) const {
   const LayerOption* o = find(key, "a boolean", false);
   if (!o) return fallback;
   if (o->kind() == LayerOption::Kind::boolean) return o->boolean();
-  XSEQ_CHECK(o->kind() == LayerOption::Kind::number && (o->number() == 0.0 || o->number() == 1.0), "layer '", type,
-             "': option '", key, "' must be true or false, got ",
+  XSEQ_CHECK(o->kind() == LayerOption::Kind::number && (o->number() == 0.0 || o->number() == 1.0), subject,
+             ": option '", key, "' must be true or false, got ",
              o->kind() == LayerOption::Kind::number ? detail::concat(o->number()) : "\"" + o->text() + "\"");
   return o->number() != 0.0;
 }
 
-std::string LayerArgs::get_string(const std::string& key, const std::string& fallback) const {
+std::string OptionTable::get_string(const std::string& key, const std::string& fallback) const {
   const LayerOption* o = find(key, "a string", false);
   if (!o) return fallback;
-  XSEQ_CHECK(o->kind() == LayerOption::Kind::string, "layer '", type, "': option '", key,
+  XSEQ_CHECK(o->kind() == LayerOption::Kind::string, subject, ": option '", key,
              "' must be a string, got ", kind_name(o->kind()));
   return o->text();
 }
 
-double LayerArgs::require_number(const std::string& key) const {
+double OptionTable::require_number(const std::string& key) const {
   find(key, "a number", true);
   return get(key, 0.0);
 }
 
-std::int64_t LayerArgs::require_int(const std::string& key) const {
+std::int64_t OptionTable::require_int(const std::string& key) const {
   find(key, "a whole number", true);
   return get_int(key, 0);
 }
 
-bool LayerArgs::require_bool(const std::string& key) const {
+bool OptionTable::require_bool(const std::string& key) const {
   find(key, "true or false", true);
   return get_bool(key, false);
 }
 
-std::string LayerArgs::require_string(const std::string& key) const {
+std::string OptionTable::require_string(const std::string& key) const {
   find(key, "a string", true);
   return get_string(key, "");
 }
 
-bool LayerArgs::has(const std::string& key) const { return find(key, "", false) != nullptr; }
+bool OptionTable::has(const std::string& key) const { return find(key, "", false) != nullptr; }
 
 bool register_layer(const std::string& name, LayerFactory factory) {
   layers().add(name, std::move(factory));
@@ -136,14 +121,38 @@ void check_layer_type(const std::string& name, const std::string& where) {
   XSEQ_CHECK(false, where, ": unknown layer type '", name, "' (registered: ", known, ")");
 }
 
+const char* time_mixing_name(SequenceLayer::TimeMixing mixing) {
+  switch (mixing) {
+    case SequenceLayer::TimeMixing::causal: return "causal";
+    case SequenceLayer::TimeMixing::position_wise: return "position_wise";
+    default: return "bidirectional";
+  }
+}
+
+void OptionTable::check_all_read() const {
+  XSEQ_CHECK(read_keys != nullptr, subject, ": check_all_read without start_tracking");
+  for (const auto& entry : options) {
+    if (read_keys->count(entry.first)) continue;
+    std::string best;
+    std::size_t best_d = std::string::npos;
+    for (const auto& key : *read_keys) {
+      const std::size_t d = spelling_distance(entry.first, key);
+      if (d < best_d) best_d = d, best = key;
+    }
+    XSEQ_CHECK(false, subject, ": unknown option '", entry.first, "' (",
+               best.empty() ? std::string("it reads no options") : "did you mean '" + best + "'?", ")");
+  }
+}
+
 std::shared_ptr<SequenceLayer> make_layer(const LayerArgs& args, Rng& rng) {
   const LayerFactory factory = layers().find(args.type);
   XSEQ_CHECK(args.dim > 0, "layer '", args.type, "': dim must be positive, got ", args.dim);
   LayerArgs tracked = args;
-  tracked.read_keys = std::make_shared<std::set<std::string>>();
+  tracked.subject = "layer '" + args.type + "'";
+  tracked.start_tracking();
   auto layer = factory(tracked, rng);
   XSEQ_CHECK(layer != nullptr, "layer '", args.type, "': its factory returned nothing");
-  check_unread_options(tracked, *tracked.read_keys);
+  tracked.check_all_read();
   return layer;
 }
 

@@ -22,7 +22,19 @@ namespace xseq {
 class SequenceLayer : public Module {
  public:
   virtual Variable forward(const Variable& x, const Lengths& lengths) = 0;
+
+  /// How output t depends on the inputs along time; it decides where the layer
+  /// may go ([[model.decoder_extra]] needs causal or position_wise, because the
+  /// decoder produces one step at a time):
+  ///   bidirectional  any input (self-attention): encoder only; the default
+  ///   causal         inputs 0..t only: decoding re-runs it on the prefix each step
+  ///   position_wise  input t only (feed-forward, highway, GLU): decoding runs it on the new step
+  /// `xseq gradcheck --layer NAME` checks the claim numerically.
+  enum class TimeMixing { bidirectional, causal, position_wise };
+  virtual TimeMixing time_mixing() const { return TimeMixing::bidirectional; }
 };
+
+const char* time_mixing_name(SequenceLayer::TimeMixing mixing);
 
 /// One option of a layer from the config: a number, a boolean or a string
 /// (`heads = 2`, `norm_first = false`, `activation = "gelu"`).
@@ -53,21 +65,20 @@ class LayerOption {
   std::string text_;
 };
 
-/// What a factory receives: the layer type, the model width, the model's
-/// dropout and the layer's own options from the config.
+/// Typed, strict options from a config table: a layer's own keys
+/// ([[model.encoder_extra]]) or a model type's ([model.options]).
 ///
-/// Options are strict: make_layer records every key the factory asks for
-/// (through any getter below, present or not) and, once the factory has
-/// returned, refuses a config key it never asked for, naming the closest key
-/// it did ask for ("did you mean"). So read every option through these getters,
+/// Options are strict: make_layer / make_model record every key the factory asks
+/// for (through any getter below, present or not) and, once the factory has
+/// returned, refuse a config key it never asked for, naming the closest key it
+/// did ask for ("did you mean"). So read every option through these getters,
 /// including ones you only use conditionally, and never iterate `options`.
-/// A getter's type mismatch and a missing required option are errors naming the
-/// layer and the key.
-struct LayerArgs {
-  std::string type;
-  std::int64_t dim = 0;
-  float dropout = 0.0f;  ///< the model's dropout rate (model.dropout)
+/// A getter's type mismatch and a missing required option are errors naming
+/// `subject` and the key.
+struct OptionTable {
   std::map<std::string, LayerOption> options;
+  /// Who reads them, for errors: "layer 'highway'", "model type 'x' ([model.options])".
+  std::string subject = "options";
 
   /// A number option, or `fallback` when absent. A boolean reads as 1 or 0.
   double get(const std::string& key, double fallback) const;
@@ -84,11 +95,22 @@ struct LayerArgs {
   /// Whether the config gives `key` (counts as reading it).
   bool has(const std::string& key) const;
 
-  /// Keys read so far (shared by copies of these args; set up by make_layer).
+  /// Keys read so far (shared by copies; set up by start_tracking).
   mutable std::shared_ptr<std::set<std::string>> read_keys;
+  /// Starts recording the keys read; check_all_read then refuses the others.
+  void start_tracking() const { read_keys = std::make_shared<std::set<std::string>>(); }
+  void check_all_read() const;
 
  private:
   const LayerOption* find(const std::string& key, const char* wanted, bool required) const;
+};
+
+/// What a layer factory receives: the layer type, the model width, the model's
+/// dropout and the layer's own options from the config (OptionTable's getters).
+struct LayerArgs : OptionTable {
+  std::string type;
+  std::int64_t dim = 0;
+  float dropout = 0.0f;  ///< the model's dropout rate (model.dropout)
 };
 
 using LayerFactory = std::function<std::shared_ptr<SequenceLayer>(const LayerArgs& args, Rng& rng)>;

@@ -1,0 +1,24 @@
+# xseq_add_plugin(NAME SOURCES...): a shared library that every xseq command can
+# load (--plugin ./libNAME.so, `plugins = [...]` in a config, XSEQ_PLUGIN_PATH).
+# It is an ordinary MODULE library linked to xseq (one registry shared with the
+# program that loads it) plus the descriptor that lets xseq check, before
+# loading, that the plugin was built against this xseq version and ABI.
+#   find_package(xseq 0.2 REQUIRED)
+#   xseq_add_plugin(glu glu.cpp)          # -> libglu.so
+# A plain add_library(NAME MODULE ...) has no descriptor and is refused at load
+# with a message pointing here.
+set(_XSEQ_PLUGIN_DESCRIPTOR "${CMAKE_CURRENT_LIST_DIR}/xseq_plugin_descriptor.cpp")
+
+function(xseq_add_plugin name)
+  if(NOT ARGN)
+    message(FATAL_ERROR "xseq_add_plugin(${name}): give the plugin's source files")
+  endif()
+  add_library(${name} MODULE ${ARGN} ${_XSEQ_PLUGIN_DESCRIPTOR})
+  if(TARGET xseq::xseq_train)
+    target_link_libraries(${name} PRIVATE xseq::xseq_train)
+  else()
+    target_link_libraries(${name} PRIVATE xseq_train)
+  endif()
+  # Default visibility on purpose: an inline function's static (in xseq's
+  # headers) must bind to the one copy in libxseq.so, not a private copy.
+endfunction()
