@@ -18,7 +18,7 @@ TaskData make(const std::string& name, std::uint64_t seed = 5) {
 }
 }  // namespace
 
-TEST_CASE("tasks: same seed same data; no source shared across splits", "[data]") {
+TEST_CASE("tasks: same seed same data, no source shared across splits", "[data]") {
   for (const auto& name : task_names()) {
     DYNAMIC_SECTION(name) {
       const TaskData a = make(name), b = make(name), c = make(name, 6);
@@ -65,7 +65,7 @@ TEST_CASE("tasks: targets are right", "[data]") {
   CHECK(make("dates").tokenizer == "char");
 }
 
-TEST_CASE("dates: weekday names agree with the date; all format families appear", "[data]") {
+TEST_CASE("dates: weekday names agree with the date, all format families appear", "[data]") {
   TaskOptions o;
   o.name = "dates";
   o.train = 3000;

@@ -14,7 +14,7 @@ const std::string kText = "héllo wörld, жук 中文 €5 😀!";
 std::size_t chars_in(const std::string& s) { return split_code_points(s).size(); }
 }  // namespace
 
-TEST_CASE("UTF-8: validation finds the first bad byte; code points split whole", "[data]") {
+TEST_CASE("UTF-8: validation finds the first bad byte, code points split whole", "[data]") {
   CHECK(find_invalid_utf8(kText) == std::string::npos);
   CHECK(find_invalid_utf8("ab\xC3") == 2);          // truncated 2-byte sequence
   CHECK(find_invalid_utf8("a\xC0\xAF") == 1);       // overlong '/'

@@ -132,7 +132,7 @@ TEST_CASE("n-best: N distinct hypotheses, best first, the first is beam search's
                     Catch::Contains("n-best must be in [1, beam size 4], got 5"));
 }
 
-TEST_CASE("sampling: seeded, independent of the batch; top-k 1 and a tiny temperature are greedy", "[features]") {
+TEST_CASE("sampling: seeded, independent of the batch, top-k 1 and a tiny temperature are greedy", "[features]") {
   const Fixture& f = fixture();
   Seq2SeqModel& model = *f.trained.model;
   const Batch& all = f.valid;
@@ -214,7 +214,7 @@ TEST_CASE("sample_token draws only inside top-k and the nucleus, in proportion",
   CHECK(warm[3] / 20000.0 == Approx(std::sqrt(0.05) / z).margin(0.015));
 }
 
-TEST_CASE("score: forced decoding sums the per-token log-probabilities; greedy outputs score as decoded",
+TEST_CASE("score: forced decoding sums the per-token log-probabilities, greedy outputs score as decoded",
           "[features]") {
   const Fixture& f = fixture();
   Seq2SeqModel& model = *f.trained.model;
@@ -269,7 +269,7 @@ TEST_CASE("score: forced decoding sums the per-token log-probabilities; greedy o
   CHECK(err.find(f.dir + "/bad.tsv:2: no tab") != std::string::npos);
 }
 
-TEST_CASE("ensembles: a model with itself is the model; members' log-probabilities are averaged", "[features]") {
+TEST_CASE("ensembles: a model with itself is the model, members' log-probabilities are averaged", "[features]") {
   const Fixture& f = fixture();
   const auto& model = f.trained.model;
   EnsembleModel twice({model, model});
@@ -346,7 +346,7 @@ TEST_CASE("ensembles: checkpoints with other vocabularies or tokenizers are a cl
   CHECK(err.find("target vocabularies differ") != std::string::npos);
 }
 
-TEST_CASE("decoding flags: contradictions are command-line errors; n-best and sampling from the CLI", "[features]") {
+TEST_CASE("decoding flags: contradictions are command-line errors, n-best and sampling from the CLI", "[features]") {
   CHECK(run_cli({"translate", "--checkpoint", "x.h5", "--n-best", "3", "--beam", "2"}) == 2);
   CHECK(run_cli({"translate", "--checkpoint", "x.h5", "--sample", "--beam", "2"}) == 2);
   CHECK(run_cli({"translate", "--checkpoint", "x.h5", "--sample", "--n-best", "1"}) == 2);

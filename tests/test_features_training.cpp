@@ -58,7 +58,7 @@ std::map<double, double> logged_rates(const std::string& log_path) {
 
 }  // namespace
 
-TEST_CASE("keep_checkpoints keeps the newest N ckpt-<step>.h5; a fresh run removes an earlier run's",
+TEST_CASE("keep_checkpoints keeps the newest N ckpt-<step>.h5, a fresh run removes an earlier run's",
           "[features][train]") {
   const std::string dir = "test_features_keep";
   std::filesystem::remove_all(dir);
@@ -129,7 +129,7 @@ TEST_CASE("moving average: the update rule, and swap twice is the identity", "[f
   CHECK(ema.updates() == 2);
 }
 
-TEST_CASE("ema_decay: checkpoints hold the average of the weights after every update; decoding uses it",
+TEST_CASE("ema_decay: checkpoints hold the average of the weights after every update, decoding uses it",
           "[features][ema][train]") {
   const std::string dir = "test_features_ema";
   std::filesystem::remove_all(dir);

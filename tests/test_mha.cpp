@@ -111,7 +111,7 @@ TEST_CASE("MultiHeadAttention: incremental decoding with the cache equals the fu
 }
 
 // The fused op against attention written with primitive ops, head by head.
-TEST_CASE("packed_attention: equals per-head SDPA; gradients check with masks and dropout", "[mha][attention][gradcheck]") {
+TEST_CASE("packed_attention: equals per-head SDPA, gradients check with masks and dropout", "[mha][attention][gradcheck]") {
   Rng rng(71);
   const std::int64_t B = 2, Tq = 3, Tk = 5, H = 2, dk = 3, dv = 2;
   const Variable q = param(uniform({B, Tq, H * dk}, rng)), k = param(uniform({B, Tk, H * dk}, rng));

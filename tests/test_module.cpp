@@ -67,7 +67,7 @@ TEST_CASE("Module: bad names and lookups are clear errors", "[module]") {
                     Catch::Contains("has shape (8,), the given value has shape (7,)"));
 }
 
-TEST_CASE("Module: train/eval reaches every descendant; zero_grad clears all", "[module]") {
+TEST_CASE("Module: train/eval reaches every descendant, zero_grad clears all", "[module]") {
   Rng rng(1);
   Stack stack(rng);
   stack.eval();

@@ -52,7 +52,7 @@ TEST_CASE("Gradients of dropout", "[gradcheck][ops][dropout]") {
   }, {x});
 }
 
-TEST_CASE("embedding gathers rows; the padding row gets no gradient", "[ops][embedding]") {
+TEST_CASE("embedding gathers rows, the padding row gets no gradient", "[ops][embedding]") {
   Variable w(Tensor::from_vector({4, 2}, {0, 0, 1, 1, 2, 2, 3, 3}), true);
   IndexTensor ids({2, 3}, {1, 0, 3, 3, 3, 2});
   Variable y = embedding(w, ids, /*padding_idx=*/0);

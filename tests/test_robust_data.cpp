@@ -47,7 +47,7 @@ TEST_CASE("robust data: a NUL byte is an error naming file, line and byte", "[ro
                     "v.txt:3: a NUL byte (U+0000) at byte 2 of the line");
 }
 
-TEST_CASE("robust data: control characters other than TAB are errors; TAB and CRLF are not", "[robust][data]") {
+TEST_CASE("robust data: control characters other than TAB are errors, TAB and CRLF are not", "[robust][data]") {
   TempFile esc("robust_esc.tsv", "a\tb\nc\td\nred \x1b[31m\tx\n");
   CHECK_THROWS_WITH(read_tsv(esc.path), Contains("robust_esc.tsv:3: control character U+001B at byte 5 of the line"));
   TempFile cr("robust_cr.tsv", "a\rb\tc\r\n");
