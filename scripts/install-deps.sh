@@ -13,6 +13,7 @@ PACKAGES=(
   libtomlplusplus-dev
   catch2
   libcli11-dev nlohmann-json3-dev   # the command line and JSON
+  libopenmpi-dev openmpi-bin   # data-parallel training under mpirun (docs/distributed.md)
   clang libclang-rt-14-dev libomp-14-dev   # libFuzzer harnesses (scripts/fuzz.sh)
 )
 

@@ -94,9 +94,12 @@ TEST_CASE("e2e: a tiny transformer learns copy to 100% exact match", "[e2e][trai
 }
 
 TEST_CASE("e2e: N steps + resume for N more is bit-identical to 2N straight", "[e2e][train][checkpoint]") {
-  for (const char* model : {"transformer", "rnn_attention"}) {
-    DYNAMIC_SECTION(model) {
+  // accumulate 2: the per-batch dropout streams and token weights of an update resume too.
+  for (const auto& [model, accumulate] : std::vector<std::pair<const char*, int>>{
+           {"transformer", 1}, {"rnn_attention", 1}, {"transformer", 2}}) {
+    DYNAMIC_SECTION(model << ", accumulate " << accumulate) {
       Config straight = tiny_copy("test_run_straight", model);
+      straight.train.accumulate = accumulate;
       straight.model.dropout = 0.2f;  // the dropout generators must resume too
       straight.train.max_steps = 40;
       straight.train.valid_every = 15;
@@ -167,7 +170,7 @@ TEST_CASE("e2e: max_epochs stops after exactly that many passes over the data", 
   std::filesystem::remove_all("test_run_epochs");
 }
 
-TEST_CASE("decoding: beam 1 is exactly greedy; a wider beam never scores below greedy", "[decode][e2e]") {
+TEST_CASE("decoding: beam 1 is exactly greedy, a wider beam never scores below greedy", "[decode][e2e]") {
   Config c = tiny_copy("test_run_beam");
   c.train.max_steps = 300;  // partly trained: greedy is not always right, so beams differ
   c.train.valid_every = 300;

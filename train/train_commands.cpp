@@ -1,10 +1,12 @@
 #include "train/train_commands.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "train/cli_common.hpp"
 #include "train/decoding.hpp"
+#include "train/distributed.hpp"
 #include "train/trainer.hpp"
 
 namespace xseq::cli {
@@ -50,6 +52,19 @@ void show_translations(const std::string& checkpoint) {
   }
 }
 
+// Under mpirun, a rank that fails must not leave the others waiting in a
+// collective: it names itself and takes the whole job down.
+TrainResult train_on_every_rank(const Config& config, const TrainOptions& options) {
+  Communicator& comm = *options.communicator;
+  if (comm.size() == 1) return train_model(config, options);
+  try {
+    return train_model(config, options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", comm.rank(), comm.size(), e.what());
+    comm.abort(1);
+  }
+}
+
 struct TrainFlags {
   std::string config_path, out, init_from;
   std::vector<std::string> sets;
@@ -83,8 +98,11 @@ Command add_train(CLI::App& root) {
             TrainOptions options;
             options.resume = f->resume;
             options.init_from = f->init_from;
-            const TrainResult result = train_model(config, options);
-            if (result.exit_code == 0) show_translations(config.train.out_dir + "/best.h5");
+            options.communicator = &process_communicator();
+            const TrainResult result = train_on_every_rank(config, options);
+            const std::string best = config.train.out_dir + "/best.h5";
+            if (result.exit_code == 0 && options.communicator->rank() == 0 && std::filesystem::exists(best))
+              show_translations(best);
             return result.exit_code;
           }};
 }

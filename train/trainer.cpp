@@ -1,6 +1,8 @@
 // The training loop as a Trainer whose methods each do one job: set up (or
 // resume) the run, one update, progress logging, validation, checkpoints and
-// the final test. The run's progress lives in one RunState.
+// the final test. The run's progress lives in one RunState. Everything that
+// depends on the number of ranks goes through parallel_ (DataParallel,
+// train/distributed_training.hpp): with one process it changes nothing.
 #include "train/trainer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,6 +21,7 @@
 #include "framework/h5_attributes.hpp"
 #include "framework/parallel.hpp"
 #include "train/averaging.hpp"
+#include "train/distributed_training.hpp"
 #include "train/evaluation.hpp"
 #include "train/run_files.hpp"
 
@@ -94,6 +97,8 @@ class Trainer {
 
  private:
   void say(const std::string& line) const;
+  void log(const nlohmann::ordered_json& line);
+  void check_same_job() const;
   std::unique_ptr<H5File> open_start_checkpoint(std::unique_ptr<TextPipeline>& pipeline) const;
   void restore(const H5File& checkpoint);
   void initialize_from(const H5File& checkpoint);
@@ -101,19 +106,30 @@ class Trainer {
   void update_plateau(bool improved, std::ostringstream& line);
   std::map<std::string, double> test_checkpoint(const std::string& path);
   void average_and_test();
-  std::string check_loss(double step_loss) const;
+  // One update: gradients of this update's batches, the loss check, the optimizer step.
   bool train_step();
+  double accumulate_gradients();
+  std::string check_loss(double step_loss) const;
+  void apply_update(double step_loss);
   void log_progress(float lr, double grad_norm);
+  // The loop around it: when to stop, validate and save.
+  std::string stop_reason(const StopSignals& signals) const;
+  bool after_update();
   bool validate();
   void save(const std::string& path);
+  void save_last();
   void save_best(std::ostringstream& line, double value);
+  // The end of the run.
+  TrainResult finish(int signal);
   TrainResult stop_with_error(const std::string& what);
 
   const Config& config_;
   const TrainConfig& tc_;
   const TrainOptions& options_;
+  DataParallel parallel_;
   const std::filesystem::path dir_;
   const std::string last_path_, best_path_;
+  const bool quiet_;  ///< no terminal output (options.quiet, or not rank 0)
   const bool tty_;
   std::unique_ptr<PreparedData> data_;
   std::shared_ptr<Seq2SeqModel> model_;
@@ -127,24 +143,27 @@ class Trainer {
   TrainResult result_;
   // The progress window: what the next log line averages over.
   Clock::time_point start_, window_start_;
-  double window_tokens_ = 0, window_loss_ = 0;
+  double window_tokens_ = 0, window_loss_ = 0, window_sum_ms_ = 0;
   std::int64_t window_steps_ = 0, first_step_ = 0;
+  int agreed_signal_ = 0;  ///< more than one rank: a stop signal any rank got, known to all
 };
 
 Trainer::Trainer(const Config& config, const TrainOptions& options)
     : config_(config),
       tc_(config.train),
       options_(options),
+      parallel_(options.communicator ? *options.communicator : process_communicator()),
       dir_(config.train.out_dir),
       last_path_((dir_ / "last.h5").string()),
       best_path_((dir_ / "best.h5").string()),
-      tty_(isatty(fileno(stderr)) && !options.quiet) {
+      quiet_(options.quiet || !parallel_.writer()),
+      tty_(isatty(fileno(stderr)) && !quiet_) {
   set_num_threads(static_cast<int>(tc_.threads));
-  prepare_run_directory(tc_.out_dir, options.quiet);
+  if (parallel_.writer()) prepare_run_directory(tc_.out_dir, quiet_);
   // Resume and --init-from: the text pipeline comes from the checkpoint so ids stay the same.
   std::unique_ptr<TextPipeline> saved_pipeline;
   const std::unique_ptr<H5File> start_file = open_start_checkpoint(saved_pipeline);
-  data_ = std::make_unique<PreparedData>(prepare_data(config.data, !options.quiet, saved_pipeline.get()));
+  data_ = std::make_unique<PreparedData>(prepare_data(config.data, !quiet_, saved_pipeline.get()));
   const TextPipeline& pipeline = data_->pipeline;
   Rng init_rng(static_cast<std::uint64_t>(tc_.seed));
   model_ = make_model(config.model, pipeline.source_vocab.size(), pipeline.target_vocab.size(), init_rng);
@@ -156,17 +175,34 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
   bo.batch_tokens = tc_.batch_tokens;
   bo.seed = static_cast<std::uint64_t>(tc_.seed);
   batches_ = std::make_unique<BatchIterator>(data_->train, bo);
+  check_same_job();
   params_ = model_->parameters();
   state_.best = higher_is_better(tc_.metric) ? -1e300 : 1e300;
   if (start_file && !options.resume) initialize_from(*start_file);
   if (tc_.ema_decay > 0) ema_ = std::make_unique<ExponentialMovingAverage>(model_->named_parameters(), tc_.ema_decay);
   if (start_file && options.resume) restore(*start_file);
+  parallel_.check_replicas(params_, state_.step);
+  if (!parallel_.writer()) return;
   if (!options.resume) {
     const std::size_t removed = remove_old_step_checkpoints(tc_.out_dir, 0);
     if (removed > 0) say("removed " + std::to_string(removed) + " ckpt-<step>.h5 of an earlier run in " + tc_.out_dir);
   }
   write_file_atomically((dir_ / "config.toml").string(), config.to_toml());
   log_.open((dir_ / "log.jsonl").string(), options.resume, state_.step);
+}
+
+// More than one rank: every rank must run the same program on the same config and
+// data (an error naming what differs), and each must get whole batches.
+void Trainer::check_same_job() const {
+  if (parallel_.size() == 1) return;
+  parallel_.check_same_run({{"config (resolved)", fingerprint_text(config_.to_toml())},
+                            {"training data (token ids)", fingerprint_corpus(data_->train)},
+                            {"program (xseq binary)", fingerprint_file("/proc/self/exe")}});
+  const std::int64_t per_update = tc_.accumulate * parallel_.size();
+  XSEQ_CHECK(batches_->batches_per_epoch() >= per_update, "an update of ", parallel_.size(), " ranks x train.accumulate ",
+             tc_.accumulate, " = ", per_update, " batches needs at least that many batches per epoch, but the ",
+             data_->train.size(), " training pairs make only ", batches_->batches_per_epoch(),
+             " (lower train.batch_size, train.accumulate or the number of ranks)");
 }
 
 // last.h5 for --resume, the given checkpoint for --init-from (else none), with its pipeline.
@@ -199,7 +235,11 @@ void Trainer::initialize_from(const H5File& checkpoint) {
 }
 
 void Trainer::say(const std::string& line) const {
-  if (!options_.quiet) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line.c_str());
+  if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line.c_str());
+}
+
+void Trainer::log(const nlohmann::ordered_json& line) {
+  if (parallel_.writer()) log_.write(line.dump());
 }
 
 void Trainer::restore(const H5File& checkpoint) {
@@ -225,7 +265,9 @@ void Trainer::restore(const H5File& checkpoint) {
   say("resumed from " + last_path_ + " at step " + std::to_string(state_.step));
 }
 
+// Rank 0 writes; the other ranks hold the same state.
 void Trainer::save(const std::string& path) {
+  if (!parallel_.writer()) return;
   CheckpointExtras extras;
   data_->pipeline.save(extras);
   const BatchIterator::State s = batches_->state();
@@ -271,10 +313,35 @@ std::string Trainer::check_loss(double step_loss) const {
 
 // One update (train.accumulate batches). False when the loss says stop.
 bool Trainer::train_step() {
-  std::vector<Variable> losses;
+  const double step_loss = accumulate_gradients();
+  const std::string problem = check_loss(step_loss);
+  if (!problem.empty()) {
+    result_ = stop_with_error(problem);
+    return false;
+  }
+  apply_update(step_loss);
+  return true;
+}
+
+// Forward and backward over this rank's share of the update's batches
+// (train.accumulate per rank), then the sum over ranks: the parameters' .grad
+// holds the gradient of the update's loss, the mean over all its target tokens
+// (each batch's mean weighted by its share of the tokens). Returns that loss, or
+// a non-finite batch loss.
+double Trainer::accumulate_gradients() {
+  const std::int64_t per_update = tc_.accumulate * parallel_.size();
+  std::vector<Batch> batches;  // every rank builds all of them, in the same order
+  double tokens = 0;
+  for (std::int64_t j = 0; j < per_update; ++j) {
+    batches.push_back(batches_->next());
+    tokens += double(batches.back().target_tokens());
+  }
+  BatchRngStreams streams(*model_, per_update);
   double step_loss = 0;
-  for (std::int64_t a = 0; a < tc_.accumulate; ++a) {
-    const Batch b = batches_->next();
+  const auto [first, last] = parallel_.share(tc_.accumulate);
+  for (std::int64_t j = first; j < last; ++j) {
+    const Batch& b = batches[static_cast<std::size_t>(j)];
+    streams.enter(j);
     const Variable logits = model_->logits(b.source, b.source_lengths, b.decoder_input, b.target_lengths);
     const Variable loss = cross_entropy(logits, b.decoder_output, Vocab::kPad, float(tc_.label_smoothing));
     const float value = loss.value().item();
@@ -282,16 +349,24 @@ bool Trainer::train_step() {
       step_loss = value;
       break;
     }
-    Variable scaled = tc_.accumulate > 1 ? loss * (1.0f / float(tc_.accumulate)) : loss;
+    const double weight = double(b.target_tokens()) / tokens;
+    Variable scaled = per_update > 1 ? loss * float(weight) : loss;
     scaled.backward();
-    step_loss += value / double(tc_.accumulate);
-    window_tokens_ += double(b.target_tokens());
+    step_loss += double(value) * weight;
   }
-  const std::string problem = check_loss(step_loss);
-  if (!problem.empty()) {
-    result_ = stop_with_error(problem);
-    return false;
-  }
+  streams.finish();
+  window_tokens_ += tokens;
+  if (parallel_.size() == 1) return step_loss;
+  parallel_.sum_gradients(params_);
+  window_sum_ms_ += parallel_.last_sum_ms();
+  std::vector<double> totals{step_loss, g_stop_signal != 0 ? 1.0 : 0.0};
+  parallel_.sum(totals);
+  if (totals[1] > 0 && agreed_signal_ == 0) agreed_signal_ = g_stop_signal != 0 ? int(g_stop_signal) : SIGTERM;
+  return totals[0];
+}
+
+// Clip, step the optimizer (and the moving average), count the update, log.
+void Trainer::apply_update(double step_loss) {
   state_.loss_average = state_.loss_average > 0 ? 0.99 * state_.loss_average + 0.01 * step_loss : step_loss;
   const double grad_norm = clip_grad_norm(params_, tc_.clip_norm);
   schedule_.plateau_scale = state_.lr_scale;
@@ -303,13 +378,13 @@ bool Trainer::train_step() {
   window_loss_ += step_loss;
   ++window_steps_;
   if (options_.after_step) options_.after_step(state_.step, *model_);
-  if (state_.step % tc_.log_every == 0 || state_.step == tc_.max_steps) log_progress(lr, grad_norm);
-  return true;
+  if (parallel_.writer() && (state_.step % tc_.log_every == 0 || state_.step == tc_.max_steps)) log_progress(lr, grad_norm);
 }
 
 TrainResult Trainer::stop_with_error(const std::string& what) {
   const bool saved = std::filesystem::exists(last_path_);
-  std::fprintf(stderr, "%serror: %s; stopping. %s\n", tty_ ? "\r\033[K" : "", what.c_str(),
+  if (parallel_.writer())
+    std::fprintf(stderr, "%serror: %s; stopping. %s\n", tty_ ? "\r\033[K" : "", what.c_str(),
                saved ? ("The last good checkpoint, " + last_path_ + " (step " + std::to_string(state_.last_saved_step) +
                         "), is unchanged.")
                            .c_str()
@@ -333,7 +408,11 @@ void Trainer::log_progress(float lr, double grad_norm) {
   line["lr"] = round6(lr);
   line["grad_norm"] = round6(grad_norm);
   line["tokens_per_s"] = round6(tps);
-  log_.write(line.dump());
+  if (parallel_.size() > 1) {  // the gradient sum over ranks: ms per update, MB each rank sends in
+    line["allreduce_ms"] = round6(window_sum_ms_ / double(window_steps_));
+    line["allreduce_mb"] = round6(parallel_.last_sum_bytes() / 1e6);
+  }
+  log(line);
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double eta = elapsed / double(state_.step - first_step_) * double(tc_.max_steps - state_.step);
   char text[256];
@@ -341,9 +420,9 @@ void Trainer::log_progress(float lr, double grad_norm) {
                 static_cast<long long>(state_.step), static_cast<long long>(tc_.max_steps),
                 static_cast<long long>(batches_->epoch()), loss, double(lr), tps, format_duration(eta).c_str());
   if (tty_) std::fprintf(stderr, "\r\033[K%s", text);
-  else if (!options_.quiet) std::fprintf(stderr, "%s\n", text);
+  else if (!quiet_) std::fprintf(stderr, "%s\n", text);
   window_start_ = now;
-  window_tokens_ = window_loss_ = 0;
+  window_tokens_ = window_loss_ = window_sum_ms_ = 0;
   window_steps_ = 0;
 }
 
@@ -373,11 +452,12 @@ bool Trainer::validate() {
     throw;
   }
   if (ema_) ema_->swap();
+  parallel_.check_replicas(params_, state_.step);
   nlohmann::ordered_json entry;
   entry["step"] = state_.step;
   entry["valid"] = true;
   for (const auto& [k, v] : result_.valid) entry[k] = round6(v);
-  log_.write(entry.dump());
+  log(entry);
   const double value = result_.valid.count(tc_.metric) ? result_.valid.at(tc_.metric) : result_.valid.at("loss");
   const bool improved = higher_is_better(tc_.metric) ? value > state_.best : value < state_.best;
   std::ostringstream line;
@@ -406,7 +486,7 @@ void Trainer::update_plateau(bool improved, std::ostringstream& line) {
 }
 
 void Trainer::keep_step_checkpoint() {
-  if (tc_.keep_checkpoints == 0) return;
+  if (tc_.keep_checkpoints == 0 || !parallel_.writer()) return;
   save(step_checkpoint_path(tc_.out_dir, state_.step));
   remove_old_step_checkpoints(tc_.out_dir, tc_.keep_checkpoints);  // only once the new one is on disk
 }
@@ -423,7 +503,7 @@ std::map<std::string, double> Trainer::test_checkpoint(const std::string& path) 
   entry["test"] = true;
   entry["checkpoint"] = name;
   for (const auto& [k, v] : metrics) entry[k] = round6(v);
-  log_.write(entry.dump());
+  log(entry);
   say("test (" + name + "):" + metrics_text(metrics));
   return metrics;
 }
@@ -444,8 +524,34 @@ void Trainer::average_and_test() {
   if (data_->test.size() > 0) result_.test_averaged = test_checkpoint(out);
 }
 
+// Why the run stops before the next update ("" = it goes on).
+std::string Trainer::stop_reason(const StopSignals& signals) const {
+  if (state_.step >= tc_.max_steps) return "max_steps";
+  const BatchIterator::State position = batches_->state();
+  const std::int64_t epochs_done = position.epoch + (position.batch >= batches_->batches_per_epoch() ? 1 : 0);
+  if (tc_.max_epochs > 0 && epochs_done >= tc_.max_epochs) return "max_epochs";
+  // More than one rank: stop only on a signal every rank knows of (each update's sum carries it).
+  if (parallel_.size() > 1 ? agreed_signal_ != 0 : signals.received() != 0) return "interrupted";
+  return "";
+}
+
+// Validation and checkpoints after an update; true when early stopping says stop.
+bool Trainer::after_update() {
+  if ((state_.step % tc_.valid_every == 0 || state_.step == tc_.max_steps) && validate()) return true;
+  if (state_.step % tc_.checkpoint_every == 0) {
+    save_last();
+    keep_step_checkpoint();
+  }
+  return false;
+}
+
+void Trainer::save_last() {
+  save(last_path_);
+  state_.last_saved_step = state_.step;
+}
+
 TrainResult Trainer::run() {
-  if (!options_.quiet) {
+  if (!quiet_) {
     say("model " + config_.model.type + ": " + std::to_string(model_->parameter_count()) + " parameters; " +
         std::to_string(data_->train.size()) + " training pairs, " + std::to_string(batches_->batches_per_epoch()) +
         " batches per epoch; run directory " + tc_.out_dir);
@@ -455,32 +561,29 @@ TrainResult Trainer::run() {
   first_step_ = state_.step;
   model_->train();
   while (true) {
-    if (state_.step >= tc_.max_steps) { result_.stop_reason = "max_steps"; break; }
-    const BatchIterator::State position = batches_->state();
-    const std::int64_t epochs_done = position.epoch + (position.batch >= batches_->batches_per_epoch() ? 1 : 0);
-    if (tc_.max_epochs > 0 && epochs_done >= tc_.max_epochs) { result_.stop_reason = "max_epochs"; break; }
-    if (signals.received()) { result_.stop_reason = "interrupted"; break; }
+    result_.stop_reason = stop_reason(signals);
+    if (!result_.stop_reason.empty()) break;
     if (!train_step()) return result_;
-    if ((state_.step % tc_.valid_every == 0 || state_.step == tc_.max_steps) && validate()) {
+    if (after_update()) {
       result_.stop_reason = "patience";
       break;
     }
-    if (state_.step % tc_.checkpoint_every == 0) {
-      save(last_path_);
-      state_.last_saved_step = state_.step;
-      keep_step_checkpoint();
-    }
   }
+  return finish(parallel_.size() > 1 ? agreed_signal_ : signals.received());
+}
+
+// last.h5 always; then (unless interrupted) best.h5 and averaged.h5 on the test split.
+TrainResult Trainer::finish(int signal) {
   save(last_path_);
   result_.steps = state_.step;
   if (result_.stop_reason == "interrupted") {
-    const int signal = signals.received();
     say(std::string("interrupted (") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ") at step " +
         std::to_string(state_.step) + "; saved " + last_path_ + " (continue with --resume)");
     result_.exit_code = 128 + signal;
     return result_;
   }
   say("stopped (" + result_.stop_reason + ") at step " + std::to_string(state_.step) + "; saved " + last_path_);
+  if (!parallel_.writer()) return result_;  // rank 0 tests best.h5 and averages
   if (data_->test.size() > 0 && std::filesystem::exists(best_path_)) result_.test = test_checkpoint(best_path_);
   average_and_test();
   return result_;

@@ -12,6 +12,8 @@
 
 namespace xseq {
 
+class Communicator;
+
 struct TrainOptions {
   bool resume = false;  ///< continue from <out_dir>/last.h5
   bool quiet = false;   ///< no progress output (tests)
@@ -20,6 +22,9 @@ struct TrainOptions {
   /// Fine-tuning: start from this checkpoint's weights (its moving average when it has
   /// one) with its tokenizer and vocabularies; optimizer, schedule and step start fresh.
   std::string init_from;
+  /// The ranks training this model together (docs/distributed.md); nullptr = this
+  /// process's (process_communicator(): one process unless started by mpirun).
+  Communicator* communicator = nullptr;
 };
 
 struct TrainResult {

@@ -1,0 +1,84 @@
+// What training does differently with more than one rank, in one place
+// (docs/distributed.md): the start-up check that every rank runs the same job,
+// each rank's share of an update's batches, their dropout streams, the
+// gradient sum over ranks and the check that the replicas stay identical.
+// With one rank every call is free and changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "datasets/corpus.hpp"
+#include "framework/autograd.hpp"
+#include "framework/module.hpp"
+#include "train/distributed.hpp"
+
+namespace xseq {
+
+class DataParallel {
+ public:
+  explicit DataParallel(Communicator& comm) : comm_(comm) {}
+  int rank() const { return comm_.rank(); }
+  int size() const { return comm_.size(); }
+  /// Rank 0 alone writes the log, checkpoints and terminal output.
+  bool writer() const { return comm_.rank() == 0; }
+
+  /// Every rank's (what, fingerprint) list must equal rank 0's; otherwise every
+  /// rank stops with one error naming the ranks and what differs.
+  void check_same_run(const std::vector<std::pair<std::string, std::string>>& fingerprints) const;
+  /// This rank's batches [first, last) of an update of size() * per_rank batches.
+  std::pair<std::int64_t, std::int64_t> share(std::int64_t per_rank) const {
+    return {rank() * per_rank, (rank() + 1) * per_rank};
+  }
+  /// Sums every parameter's gradient over the ranks (flat buckets, non-blocking
+  /// sums started bucket by bucket, newest layers first).
+  void sum_gradients(const std::vector<Variable>& params);
+  /// Sums a few numbers over the ranks (the update's loss, a stop request).
+  void sum(std::vector<double>& values) { comm_.sum(values.data(), values.size()); }
+  /// Stops with an error when the ranks' parameters are no longer bit-identical.
+  void check_replicas(const std::vector<Variable>& params, std::int64_t step) const;
+
+  /// Bytes each rank contributed to the last gradient sum, and its wall time.
+  double last_sum_bytes() const { return last_sum_bytes_; }
+  double last_sum_ms() const { return last_sum_ms_; }
+
+ private:
+  void plan_buckets(const std::vector<Variable>& params);
+
+  Communicator& comm_;
+  struct Bucket {
+    std::vector<std::size_t> params;  ///< indices into the parameter list
+    std::vector<float> data;
+  };
+  std::vector<Bucket> buckets_;
+  double last_sum_bytes_ = 0, last_sum_ms_ = 0;
+};
+
+/// Dropout streams of an update of several batches: batch j draws from counter
+/// base + j * 2^36 of every generator of the model, so a rank can start at its
+/// first batch without knowing how many numbers the batches before it drew. An
+/// update of one batch keeps the generators' own sequence (unchanged results).
+class BatchRngStreams {
+ public:
+  BatchRngStreams(Module& model, std::int64_t batches_per_update);
+  /// Before the forward pass of batch j of the update.
+  void enter(std::int64_t j);
+  /// After the update: every rank's generators at base + batches * 2^36.
+  void finish();
+
+ private:
+  static constexpr std::uint64_t kStride = std::uint64_t(1) << 36;
+  std::int64_t batches_;
+  std::vector<Rng*> rngs_;
+  std::vector<std::uint64_t> base_;
+};
+
+/// Fingerprints for check_same_run: a 64-bit hash in hex of text, of a corpus's
+/// ids, of a file's bytes.
+std::string fingerprint_text(const std::string& text);
+std::string fingerprint_corpus(const TokenizedCorpus& corpus);
+std::string fingerprint_file(const std::string& path);
+
+}  // namespace xseq
