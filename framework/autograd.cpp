@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <ostream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "framework/parallel.hpp"
@@ -126,6 +127,34 @@ void Variable::backward(bool retain_graph) {
   backward(Tensor::ones(shape()), retain_graph);
 }
 
+namespace {
+
+thread_local LeafGradientHook leaf_hook;
+
+// For the leaf hook: how many of the pass's nodes still have to add to each
+// leaf that wants a gradient (a node listing a leaf twice counts twice).
+std::unordered_map<const VariableImpl*, int> pending_leaf_uses(const std::vector<Variable>& order) {
+  std::unordered_map<const VariableImpl*, int> pending;
+  for (const Variable& v : order)
+    for (const Variable& in : v.impl()->node->inputs)
+      if (in.is_leaf() && in.requires_grad()) ++pending[in.impl()];
+  return pending;
+}
+
+// After `node` ran: its leaves whose last user it was are final.
+void report_final_leaves(const Node& node, std::unordered_map<const VariableImpl*, int>& pending) {
+  for (const Variable& in : node.inputs)
+    if (in.is_leaf() && in.requires_grad() && --pending[in.impl()] == 0) leaf_hook(in);
+}
+
+}  // namespace
+
+LeafGradientHookScope::LeafGradientHookScope(LeafGradientHook hook) : previous_(std::move(leaf_hook)) {
+  leaf_hook = std::move(hook);
+}
+
+LeafGradientHookScope::~LeafGradientHookScope() { leaf_hook = std::move(previous_); }
+
 void Variable::backward(const Tensor& seed, bool retain_graph) {
   XSEQ_CHECK(defined(), "backward: variable is undefined");
   XSEQ_CHECK(seed.shape() == shape(), "backward: seed gradient shape ", seed.shape(),
@@ -157,6 +186,8 @@ void Variable::backward(const Tensor& seed, bool retain_graph) {
   std::sort(order.begin(), order.end(), [](const Variable& a, const Variable& b) {
     return a.impl_->node->sequence > b.impl_->node->sequence;
   });
+  std::unordered_map<const VariableImpl*, int> pending;
+  if (leaf_hook) pending = pending_leaf_uses(order);
 
   for (Variable& v : order) {
     VariableImpl* impl = v.impl();
@@ -171,6 +202,7 @@ void Variable::backward(const Tensor& seed, bool retain_graph) {
       }
     }
     impl->grad = Tensor();  // interior gradients are not kept (as in PyTorch)
+    if (leaf_hook) report_final_leaves(*impl->node, pending);
     if (!retain_graph) {
       // The tensors saved for backward are no longer needed.
       impl->graph_released = true;

@@ -129,6 +129,25 @@ class NoGradGuard {
   bool previous_;
 };
 
+/// Called by backward() on this thread as soon as a leaf's gradient is final for
+/// the pass (every node that adds to it has run), the last-used leaves first.
+/// Data-parallel training starts summing a bucket of gradients over the processes
+/// then, while backward still works on earlier layers (train/distributed_training.cpp).
+using LeafGradientHook = std::function<void(const Variable& leaf)>;
+
+/// Installs a LeafGradientHook on this thread for its lifetime (the previous one
+/// comes back afterwards). Without one, backward() does no extra work.
+class LeafGradientHookScope {
+ public:
+  explicit LeafGradientHookScope(LeafGradientHook hook);
+  ~LeafGradientHookScope();
+  LeafGradientHookScope(const LeafGradientHookScope&) = delete;
+  LeafGradientHookScope& operator=(const LeafGradientHookScope&) = delete;
+
+ private:
+  LeafGradientHook previous_;
+};
+
 /// Nodes currently alive in this process; 0 after backward has freed a step's graph.
 std::int64_t live_graph_nodes();
 

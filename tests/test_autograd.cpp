@@ -131,3 +131,26 @@ TEST_CASE("Reusing a variable whose graph was freed asks for detach()", "[autogr
   sum(carried * w).backward();
   require_close(w.grad(), {std::tanh(1.0f), std::tanh(2.0f)});
 }
+
+TEST_CASE("The leaf hook reports each leaf once, when its gradient is final", "[autograd]") {
+  // loss = sum(w2 * tanh(w1 * x)) + sum(w1): w2's last user runs first, w1's last
+  // user is the earliest node that reads it; x needs no gradient.
+  const Variable x(Tensor::full({3}, 0.5f));
+  const Variable w1(Tensor::full({3}, 2.0f), true), w2(Tensor::full({3}, -1.0f), true);
+  std::vector<std::pair<const VariableImpl*, float>> reports;  // leaf, its gradient's first element then
+  {
+    const LeafGradientHookScope scope([&](const Variable& leaf) { reports.push_back({leaf.impl(), leaf.grad().data()[0]}); });
+    Variable loss = sum(w2 * tanh(w1 * x)) + sum(w1);
+    loss.backward();
+  }
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[0].first == w2.impl());
+  CHECK(reports[1].first == w1.impl());
+  CHECK(reports[0].second == w2.grad().data()[0]);  // already final when reported
+  CHECK(reports[1].second == w1.grad().data()[0]);
+  CHECK(w1.grad().data()[0] == Approx(1.0f - 0.5f * (1.0f - std::tanh(1.0f) * std::tanh(1.0f))));
+  // Outside the scope nothing is reported.
+  Variable again = sum(w2 * w1);
+  again.backward();
+  CHECK(reports.size() == 2);
+}

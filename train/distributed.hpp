@@ -27,6 +27,9 @@ class Communicator {
   /// must stay alive and untouched until finish_sums(), which waits for every sum started.
   virtual void start_sum(float* data, std::size_t count) = 0;
   virtual void finish_sums() = 0;
+  /// Lets started sums advance while this thread computes (OpenMPI moves
+  /// non-blocking collectives only inside MPI calls); called between backward's ops.
+  virtual void progress() {}
   /// Every rank's text, in rank order, on every rank.
   virtual std::vector<std::string> gather_all(const std::string& text) = 0;
   /// Ends every process of the job with this exit code (a rank that cannot go on

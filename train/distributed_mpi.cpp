@@ -59,6 +59,12 @@ class MpiCommunicator final : public xseq::Communicator {
     }
   }
 
+  void progress() override {
+    if (requests_.empty()) return;
+    int all_done = 0;
+    MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &all_done, MPI_STATUSES_IGNORE);
+  }
+
   void finish_sums() override {
     if (requests_.empty()) return;
     MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);

@@ -1,6 +1,8 @@
 #include "train/distributed_training.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -64,34 +66,65 @@ void DataParallel::check_same_run(const std::vector<std::pair<std::string, std::
 
 void DataParallel::plan_buckets(const std::vector<Variable>& params) {
   buckets_.clear();
+  bucket_of_.clear();
   // Newest layers first: backward produces their gradients first.
   for (std::size_t i = params.size(); i-- > 0;) {
     const std::size_t n = static_cast<std::size_t>(params[i].numel());
     if (buckets_.empty() || buckets_.back().data.size() + n > kBucketFloats) buckets_.emplace_back();
     buckets_.back().params.push_back(i);
     buckets_.back().data.resize(buckets_.back().data.size() + n);
+    bucket_of_[params[i].impl()] = buckets_.size() - 1;
   }
+  const char* overlap = std::getenv("XSEQ_ALLREDUCE_OVERLAP");
+  overlap_ = !(overlap && std::string(overlap) == "0");
+}
+
+void DataParallel::start_bucket(std::size_t b, const std::vector<Variable>& params) {
+  Bucket& bucket = buckets_[b];
+  if (bucket.started) return;
+  if (std::none_of(buckets_.begin(), buckets_.end(), [](const Bucket& x) { return x.started; }))
+    first_start_ = std::chrono::steady_clock::now();
+  float* out = bucket.data.data();
+  for (std::size_t i : bucket.params) {
+    const std::size_t n = static_cast<std::size_t>(params[i].numel());
+    // A parameter without a gradient here may have one on another rank: it adds zeros.
+    if (params[i].has_grad()) std::memcpy(out, params[i].grad().data(), n * sizeof(float));
+    else std::memset(out, 0, n * sizeof(float));
+    out += n;
+  }
+  comm_.start_sum(bucket.data.data(), bucket.data.size());
+  bucket.started = true;
+}
+
+void DataParallel::backward_with_sums(Variable& loss, const std::vector<Variable>& params) {
+  if (size() == 1) return loss.backward();
+  if (buckets_.empty()) plan_buckets(params);
+  if (!overlap_) return loss.backward();
+  for (Bucket& bucket : buckets_) bucket.waiting = bucket.params.size();
+  const LeafGradientHookScope scope([&](const Variable& leaf) {
+    const auto it = bucket_of_.find(leaf.impl());
+    if (it == bucket_of_.end()) return;
+    if (--buckets_[it->second].waiting == 0) {
+      start_bucket(it->second, params);
+      started_bytes_ += double(buckets_[it->second].data.size() * sizeof(float));
+    }
+    comm_.progress();
+  });
+  loss.backward();
 }
 
 void DataParallel::sum_gradients(const std::vector<Variable>& params) {
   if (size() == 1) return;
-  const auto start = std::chrono::steady_clock::now();
   if (buckets_.empty()) plan_buckets(params);
   double bytes = 0;
-  for (Bucket& bucket : buckets_) {
-    float* out = bucket.data.data();
-    for (std::size_t i : bucket.params) {
-      const std::size_t n = static_cast<std::size_t>(params[i].numel());
-      // A parameter without a gradient here may have one on another rank: it adds zeros.
-      if (params[i].has_grad()) std::memcpy(out, params[i].grad().data(), n * sizeof(float));
-      else std::memset(out, 0, n * sizeof(float));
-      out += n;
-    }
-    comm_.start_sum(bucket.data.data(), bucket.data.size());
-    bytes += double(bucket.data.size() * sizeof(float));
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    start_bucket(b, params);  // the ones backward did not finish (or all, without overlap)
+    bytes += double(buckets_[b].data.size() * sizeof(float));
   }
+  const auto wait = std::chrono::steady_clock::now();
   comm_.finish_sums();
-  for (const Bucket& bucket : buckets_) {
+  const auto end = std::chrono::steady_clock::now();
+  for (Bucket& bucket : buckets_) {
     const float* in = bucket.data.data();
     for (std::size_t i : bucket.params) {
       const std::size_t n = static_cast<std::size_t>(params[i].numel());
@@ -100,9 +133,13 @@ void DataParallel::sum_gradients(const std::vector<Variable>& params) {
       if (any) std::memcpy(params[i].grad_buffer().data(), in, n * sizeof(float));
       in += n;
     }
+    bucket.started = false;
   }
   last_sum_bytes_ = bytes;
-  last_sum_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  last_sum_ms_ = std::chrono::duration<double, std::milli>(end - first_start_).count();
+  last_wait_ms_ = std::chrono::duration<double, std::milli>(end - wait).count();
+  last_overlap_ = bytes > 0 ? started_bytes_ / bytes : 0.0;
+  started_bytes_ = 0;
 }
 
 void DataParallel::check_replicas(const std::vector<Variable>& params, std::int64_t step) const {

@@ -5,7 +5,9 @@
 // With one rank every call is free and changes nothing.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,28 +34,45 @@ class DataParallel {
   std::pair<std::int64_t, std::int64_t> share(std::int64_t per_rank) const {
     return {rank() * per_rank, (rank() + 1) * per_rank};
   }
-  /// Sums every parameter's gradient over the ranks (flat buckets, non-blocking
-  /// sums started bucket by bucket, newest layers first).
+  /// Runs the backward pass of this rank's last batch of an update, starting each
+  /// bucket's non-blocking sum as soon as backward has finished all of the
+  /// bucket's gradients (LeafGradientHookScope), so communication overlaps the
+  /// rest of backward, as PyTorch DDP and Horovod do. XSEQ_ALLREDUCE_OVERLAP=0
+  /// starts the sums after backward instead (for measuring what overlap buys).
+  void backward_with_sums(Variable& loss, const std::vector<Variable>& params);
+  /// Sums every parameter's gradient over the ranks: starts the buckets not
+  /// started yet (newest layers first), waits for all, writes the sums back.
   void sum_gradients(const std::vector<Variable>& params);
   /// Sums a few numbers over the ranks (the update's loss, a stop request).
   void sum(std::vector<double>& values) { comm_.sum(values.data(), values.size()); }
   /// Stops with an error when the ranks' parameters are no longer bit-identical.
   void check_replicas(const std::vector<Variable>& params, std::int64_t step) const;
 
-  /// Bytes each rank contributed to the last gradient sum, and its wall time.
+  /// Bytes each rank contributed to the last gradient sum; the wall time from the
+  /// first bucket's start to the end of the wait; the wait alone (what overlap did
+  /// not hide); and the share of the bytes started while backward still ran.
   double last_sum_bytes() const { return last_sum_bytes_; }
   double last_sum_ms() const { return last_sum_ms_; }
+  double last_wait_ms() const { return last_wait_ms_; }
+  double last_overlap() const { return last_overlap_; }
 
  private:
   void plan_buckets(const std::vector<Variable>& params);
+  void start_bucket(std::size_t b, const std::vector<Variable>& params);
 
   Communicator& comm_;
   struct Bucket {
     std::vector<std::size_t> params;  ///< indices into the parameter list
     std::vector<float> data;
+    std::size_t waiting = 0;  ///< gradients backward has not finished yet
+    bool started = false;
   };
   std::vector<Bucket> buckets_;
-  double last_sum_bytes_ = 0, last_sum_ms_ = 0;
+  std::unordered_map<const VariableImpl*, std::size_t> bucket_of_;  ///< parameter -> bucket
+  bool overlap_ = true;
+  std::chrono::steady_clock::time_point first_start_;
+  double started_bytes_ = 0;  ///< started during backward
+  double last_sum_bytes_ = 0, last_sum_ms_ = 0, last_wait_ms_ = 0, last_overlap_ = 0;
 };
 
 /// Dropout streams of an update of several batches: batch j draws from counter

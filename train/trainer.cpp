@@ -143,7 +143,7 @@ class Trainer {
   TrainResult result_;
   // The progress window: what the next log line averages over.
   Clock::time_point start_, window_start_;
-  double window_tokens_ = 0, window_loss_ = 0, window_sum_ms_ = 0;
+  double window_tokens_ = 0, window_loss_ = 0, window_sum_ms_ = 0, window_wait_ms_ = 0;
   std::int64_t window_steps_ = 0, first_step_ = 0;
   int agreed_signal_ = 0;  ///< more than one rank: a stop signal any rank got, known to all
 };
@@ -351,7 +351,8 @@ double Trainer::accumulate_gradients() {
     }
     const double weight = double(b.target_tokens()) / tokens;
     Variable scaled = per_update > 1 ? loss * float(weight) : loss;
-    scaled.backward();
+    if (j + 1 == last) parallel_.backward_with_sums(scaled, params_);  // sums overlap backward
+    else scaled.backward();
     step_loss += double(value) * weight;
   }
   streams.finish();
@@ -359,6 +360,7 @@ double Trainer::accumulate_gradients() {
   if (parallel_.size() == 1) return step_loss;
   parallel_.sum_gradients(params_);
   window_sum_ms_ += parallel_.last_sum_ms();
+  window_wait_ms_ += parallel_.last_wait_ms();
   std::vector<double> totals{step_loss, g_stop_signal != 0 ? 1.0 : 0.0};
   parallel_.sum(totals);
   if (totals[1] > 0 && agreed_signal_ == 0) agreed_signal_ = g_stop_signal != 0 ? int(g_stop_signal) : SIGTERM;
@@ -411,6 +413,9 @@ void Trainer::log_progress(float lr, double grad_norm) {
   if (parallel_.size() > 1) {  // the gradient sum over ranks: ms per update, MB each rank sends in
     line["allreduce_ms"] = round6(window_sum_ms_ / double(window_steps_));
     line["allreduce_mb"] = round6(parallel_.last_sum_bytes() / 1e6);
+    // The part of the sums backward did not hide, and the share of the bytes started during backward.
+    line["allreduce_wait_ms"] = round6(window_wait_ms_ / double(window_steps_));
+    line["allreduce_overlap"] = round6(parallel_.last_overlap());
   }
   log(line);
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -422,7 +427,7 @@ void Trainer::log_progress(float lr, double grad_norm) {
   if (tty_) std::fprintf(stderr, "\r\033[K%s", text);
   else if (!quiet_) std::fprintf(stderr, "%s\n", text);
   window_start_ = now;
-  window_tokens_ = window_loss_ = window_sum_ms_ = 0;
+  window_tokens_ = window_loss_ = window_sum_ms_ = window_wait_ms_ = 0;
   window_steps_ = 0;
 }
 
