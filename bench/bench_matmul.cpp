@@ -5,6 +5,11 @@
 // cblas_sgemm over the big training shapes of transformer-small (2048 rows,
 // 256 or 1024 columns and depth), as one JSON object (bench/vs_pytorch.sh).
 //   build/bench_matmul --ceiling 2
+// With --tiles: single-threaded cblas_sgemm GFLOP/s on the tile products of the
+// tiled attention kernel (64 query rows x 256 keys, head dim 32, operands with
+// the packed-head row stride 128), against the ceiling: whether a hand-written
+// micro-kernel could win there (docs/bench.md, "Long sequences").
+//   build/bench_matmul --tiles
 #include <cblas.h>
 
 #include <algorithm>
@@ -67,6 +72,32 @@ int print_ceiling(int threads, int repeats) {
   return 0;
 }
 
+// The five products of one tile of ops/flash_attention.cpp, op(A) (M x K), op(B) (K x N).
+int print_tiles(int repeats) {
+  xseq::set_num_threads(1);
+  struct Tile { const char* what; bool ta, tb; int M, N, K, lda, ldb; };
+  const Tile tiles[] = {
+      {"S = Q K^T (64 x 256 x 32)", false, true, 64, 256, 32, 128, 128},
+      {"A += P V (64 x 32 x 256)", false, false, 64, 32, 256, 256, 128},
+      {"dV += P^T dO (256 x 32 x 64)", true, false, 256, 32, 64, 256, 128},
+      {"dQ += dS K (64 x 32 x 256)", false, false, 64, 32, 256, 256, 128},
+      {"dK += dS^T Q (256 x 32 x 64)", true, false, 256, 32, 64, 256, 128},
+  };
+  std::vector<float> a(1 << 20, 0.5f), b(1 << 20, 0.25f), c(1 << 20, 0.0f);
+  std::printf("| tile product | cblas_sgemm GFLOP/s, 1 thread |\n|---|---|\n");
+  for (const Tile& t : tiles) {
+    auto run = [&] {
+      cblas_sgemm(CblasRowMajor, t.ta ? CblasTrans : CblasNoTrans, t.tb ? CblasTrans : CblasNoTrans, t.M, t.N, t.K,
+                  1.0f, a.data(), t.lda, b.data(), t.ldb, 1.0f, c.data(), t.N);
+    };
+    run();
+    double best = 1e30;
+    for (int r = 0; r < repeats * 10; ++r) best = std::min(best, seconds(run));
+    std::printf("| %s | %.1f |\n", t.what, 2.0 * t.M * t.N * t.K / best * 1e-9);
+  }
+  return print_ceiling(1, repeats);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,6 +108,8 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--ceiling") == 0) ceiling_threads = std::atoi(argv[i + 1]);
   }
   if (ceiling_threads > 0) return print_ceiling(ceiling_threads, repeats);
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--tiles") == 0) return print_tiles(repeats);
 
   struct Case { std::int64_t M, N, K; };
   const Case cases[] = {{1024, 1024, 1024}, {2048, 256, 1024}, {2048, 1024, 256}};

@@ -1,14 +1,22 @@
 // Forward + backward time of the fused kernels at transformer-sized shapes,
 // at 1 and 2 threads: a baseline for speed work. Prints a markdown table.
 //   build/bench_ops [--repeats N]
+// With --attention: packed_attention alone (forward + backward) at 2,048 tokens
+// per batch (4 heads of 32, the tiny Transformer) over lengths, materialised
+// against tiled kernels of several tile sizes, alternating, medians; the data
+// behind the tile sizes and the automatic threshold (docs/bench.md).
+//   build/bench_ops --attention [--repeats N] [--threads T] [--lengths "64 128 ..."] [--tiles "64x512 ..."]
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "framework/ops/flash_attention.hpp"
 #include "framework/xseq.hpp"
 
 namespace {
@@ -40,12 +48,107 @@ double best_ms(const std::function<void()>& f, int repeats) {
   return best;
 }
 
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+}
+
+// Median milliseconds of each function, run round-robin `repeats` times: wall
+// time, or with `cpu` the process's CPU time (at 1 thread, robust against other
+// processes taking the core away).
+std::vector<double> median_ms_alternating(const std::vector<std::function<void()>>& fs, int repeats, bool cpu) {
+  std::vector<std::vector<double>> ms(fs.size());
+  for (const auto& f : fs) f();  // warm-up
+  for (int r = 0; r < repeats; ++r)
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      const auto t0 = Clock::now();
+      const double c0 = process_cpu_ms();
+      fs[i]();
+      ms[i].push_back(cpu ? process_cpu_ms() - c0
+                          : std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+  std::vector<double> out;
+  for (auto& v : ms) {
+    std::sort(v.begin(), v.end());
+    out.push_back(v[v.size() / 2]);
+  }
+  return out;
+}
+
+// packed_attention forward + backward at 2,048 tokens per batch, h = 4, d = 32.
+int bench_attention(int repeats, int threads, const std::vector<std::int64_t>& lengths,
+                    const std::vector<std::int64_t>& tiles) {
+  set_num_threads(threads);
+  const std::int64_t H = 4, d = 32, tokens = 2048;
+  struct Kernel {
+    std::string name;
+    AttentionKernel kernel;
+    detail::AttentionTiles tiles;
+  };
+  std::vector<Kernel> kernels = {{"materialized", AttentionKernel::materialized, {}}};
+  for (std::size_t i = 0; i + 1 < tiles.size(); i += 2)
+    kernels.push_back({"tiled " + std::to_string(tiles[i]) + "x" + std::to_string(tiles[i + 1]),
+                       AttentionKernel::tiled, {tiles[i], tiles[i + 1]}});
+  // At 1 thread the times are CPU time (the machine is shared), else wall time.
+  std::printf("| T | causal | kernel | %s ms (fwd+bwd) | GFLOP/s |\n|---|---|---|---|---|\n",
+              threads == 1 ? "CPU" : "wall");
+  for (std::int64_t T : lengths) {
+    const std::int64_t B = std::max<std::int64_t>(1, tokens / T);
+    Rng rng(3);
+    Variable q(random({B, T, H * d}, rng), true), k(random({B, T, H * d}, rng), true),
+        v(random({B, T, H * d}, rng), true);
+    const double flop = 3.0 * 4.0 * double(B * H * T * T * d);  // counted as xseq bench counts attention
+    for (bool causal : {false, true}) {
+      std::vector<std::function<void()>> runs;
+      for (const Kernel& kern : kernels)
+        runs.push_back([&, kern] {
+          set_attention_kernel(kern.kernel);
+          detail::set_attention_tiles(kern.tiles);
+          sum(packed_attention(q, k, v, H, Tensor(), causal, 0.1f, true, &rng)).backward();
+        });
+      const std::vector<double> ms = median_ms_alternating(runs, repeats, threads == 1);
+      for (std::size_t i = 0; i < kernels.size(); ++i)
+        std::printf("| %lld | %d | %s | %.3f | %.1f |\n", (long long)T, int(causal), kernels[i].name.c_str(), ms[i],
+                    flop / (ms[i] * 1e-3) * 1e-9);
+    }
+  }
+  set_attention_kernel(AttentionKernel::automatic);
+  detail::set_attention_tiles({});
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int repeats = 20;
-  for (int i = 1; i + 1 < argc; ++i)
+  int repeats = 20, threads = 2;
+  bool attention = false;
+  std::vector<std::int64_t> lengths = {32, 64, 128, 256, 512, 1024, 2048};
+  // query rows x keys per tile, as pairs: "32x128 64x512" -> {32, 128, 64, 512}
+  std::vector<std::int64_t> tiles = {32, 128, 32, 512, 64, 128, 64, 256, 64, 512, 128, 256, 128, 2048};
+  auto numbers = [](const char* p) {  // every integer in p ("64x512 32x256" -> 64 512 32 256)
+    std::vector<std::int64_t> out;
+    while (*p) {
+      char* end = nullptr;
+      const long long n = std::strtoll(p, &end, 10);
+      if (end == p) {
+        ++p;
+        continue;
+      }
+      out.push_back(n);
+      p = end;
+    }
+    return out;
+  };
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--attention") == 0) attention = true;
+    if (i + 1 >= argc) continue;
     if (std::strcmp(argv[i], "--repeats") == 0) repeats = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--lengths") == 0) lengths = numbers(argv[i + 1]);
+    if (std::strcmp(argv[i], "--tiles") == 0) tiles = numbers(argv[i + 1]);
+  }
+  if (attention) return bench_attention(repeats, threads, lengths, tiles);
 
   // transformer-small shapes: batch 64, length 32, d_model 256, 4 heads, ff 1024, vocab 64.
   const std::int64_t B = 64, T = 32, D = 256, H = 4, F = 1024, V = 64;

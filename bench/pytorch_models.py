@@ -127,6 +127,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--decode", action="store_true", help="greedy decoding instead of training")
+    parser.add_argument("--length", type=int, default=0, help="source and target length (0 = the model's)")
+    parser.add_argument("--tokens", type=int, default=0, help="target tokens per batch: batch = tokens / length")
+    parser.add_argument("--vocab", type=int, default=0, help="vocabulary size (0 = the model's)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -134,8 +137,11 @@ def main():
     generator = torch.Generator().manual_seed(1)
     shape = MODELS[args.model]
     B, L, V = shape["batch"], shape["length"], shape["vocab"]
+    L = args.length or L
+    V = args.vocab or V
+    B = max(1, args.tokens // L) if args.tokens else B
     if shape["kind"] == "transformer":
-        model = TransformerModel(V, shape["d_model"], shape["heads"], shape["ff"], shape["layers"])
+        model = TransformerModel(V, shape["d_model"], shape["heads"], shape["ff"], shape["layers"], max_len=max(1024, L))
     else:
         model = GRUAttentionModel(V, shape["embed"], shape["hidden"])
 

@@ -4,7 +4,11 @@
 # bench/pytorch_models.py, alternating runs, at 1 and 2 threads.
 #
 #   bash bench/vs_pytorch.sh [--reps N] [--steps N] [--threads "1 2"] [--out FILE]
+#   bash bench/vs_pytorch.sh --lengths "32 128 256 512 1024 2048" [--tokens 2048] ...
 #
+# With --lengths: the two Transformers trained at each length with a fixed number
+# of target tokens per batch (batch = tokens / length), named <model>@<length>
+# (issue #16; bench/long_sequences.sh has the xseq-only rows and kernels).
 # Prints a markdown table of medians, each side's fraction of the sgemm ceiling, and
 # one line per model and thread count:
 #   RATIO <model> threads=<T> train=<xseq/pytorch tok/s> decode=<xseq/pytorch tok/s> rss=<xseq/pytorch peak RSS>
@@ -17,13 +21,17 @@ reps=3
 steps=10
 threads_list="1 2"
 out=build/vs_pytorch.jsonl
+lengths=""
+tokens=2048
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --threads) threads_list="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --lengths) lengths="$2"; shift 2 ;;
+    --tokens) tokens="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "vs_pytorch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,17 +55,21 @@ mkdir -p "$(dirname "$out")"
 : > "$out"
 
 # One benchmark run, its JSON line tagged with the framework and model name.
-run() {  # run xseq|pytorch MODEL THREADS [--decode]
-  local framework="$1" m="$2" t="$3"; shift 3
+run() {  # run xseq|pytorch MODEL[@LENGTH] THREADS [--decode]
+  local framework="$1" name="$2" t="$3"; shift 3
+  local m="${name%@*}" len=""
+  [ "$m" != "$name" ] && len="${name#*@}"
   local extra=(--steps "$steps" --warmup 3)
   [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
   local json  # assigned apart from `local` so that a failing run stops the script (set -e)
   if [ "$framework" = xseq ]; then
+    [ -n "$len" ] && extra+=(--tokens "$tokens" --set "data.max_len=$len")
     json=$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")
   else
+    [ -n "$len" ] && extra+=(--tokens "$tokens" --length "$len")
     json=$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")
   fi
-  printf '%s\n' "$json" | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]=sys.argv[1]; r["name"]=sys.argv[2]; print(json.dumps(r))' "$framework" "$m" >> "$out"
+  printf '%s\n' "$json" | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]=sys.argv[1]; r["name"]=sys.argv[2]; print(json.dumps(r))' "$framework" "$name" >> "$out"
 }
 # Both frameworks one after the other; which goes first swaps every repetition,
 # so that both see the same machine state.
@@ -75,6 +87,12 @@ done
 
 for rep in $(seq 1 "$reps"); do
   for t in $threads_list; do
+    if [ -n "$lengths" ]; then
+      for m in transformer-tiny transformer-small; do
+        for len in $lengths; do run_pair "$rep" "$m@$len" "$t"; done
+      done
+      continue
+    fi
     for m in $models; do run_pair "$rep" "$m" "$t"; done
     run_pair "$rep" transformer-small "$t" --decode
   done

@@ -5,12 +5,14 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 
 #include "datasets/vocab.hpp"
 #include "framework/ema.hpp"
 #include "framework/memory.hpp"
+#include "framework/ops/flash_attention.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
 #include "framework/profiler.hpp"
@@ -60,6 +62,13 @@ double rounded(double v, int digits) {
   return std::round(v * scale) / scale;
 }
 
+// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+
 double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -78,6 +87,8 @@ struct BenchFlags {
   std::string config_path;
   std::vector<std::string> sets;
   std::int64_t steps = 20, warmup = 3;
+  std::int64_t tokens = 0;  // > 0: batch = tokens / data.max_len
+  std::string attention = "auto";
   int threads = -1;
   bool decode = false, profile = false;
 };
@@ -86,8 +97,12 @@ int bench(const BenchFlags& f) {
   const Config config = load_config(f.config_path, f.sets);
   const std::int64_t steps = f.steps, warmup = f.warmup;
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(config.train.threads));
-  const std::int64_t V = config.data.vocab_size, B = config.train.batch_size, L = config.data.max_len;
+  set_attention_kernel(parse_attention_kernel(f.attention));
+  const std::int64_t V = config.data.vocab_size, L = config.data.max_len;
   XSEQ_CHECK(V > 4 && L > 1, "xseq bench: the config needs data.vocab_size > 4 and data.max_len > 1");
+  XSEQ_CHECK(f.tokens == 0 || f.tokens >= L, "xseq bench: --tokens ", f.tokens, " is less than one sentence of ",
+             L, " tokens (data.max_len)");
+  const std::int64_t B = f.tokens > 0 ? f.tokens / L : config.train.batch_size;
   Rng rng(static_cast<std::uint64_t>(config.train.seed));
   auto model = make_model(config.model, V, V, rng);
   const Lengths lengths(static_cast<std::size_t>(B), L);
@@ -95,7 +110,7 @@ int bench(const BenchFlags& f) {
   const bool profile = f.profile;
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-  double seconds = 0, generated = 0, ema_seconds = 0;
+  double seconds = 0, generated = 0, ema_seconds = 0, cpu_seconds = 0;
   if (decode_mode) {
     model->eval();
     DecodeOptions o;
@@ -105,9 +120,11 @@ int bench(const BenchFlags& f) {
       const IndexTensor source = random_ids(B, L, V, rng, -1);
       profiler::enable(profile && k >= warmup);
       const auto start = Clock::now();
+      const double cpu_start = process_cpu_seconds();
       const auto hyps = greedy_decode(*model, source, lengths, o);
       if (k < warmup) continue;
       seconds += since(start);
+      cpu_seconds += process_cpu_seconds() - cpu_start;
       for (const auto& h : hyps) generated += double(h.tokens.size()) + (h.ended ? 1 : 0);
     }
   } else {
@@ -130,6 +147,7 @@ int bench(const BenchFlags& f) {
       }
       profiler::enable(profile && k >= warmup);
       const auto start = Clock::now();
+      const double cpu_start = process_cpu_seconds();
       const Variable logits = model->logits(source, lengths, IndexTensor({B, L}, input), lengths);
       Variable loss = cross_entropy(logits, target, Vocab::kPad, float(config.train.label_smoothing));
       loss.backward();
@@ -143,7 +161,10 @@ int bench(const BenchFlags& f) {
         ema->update();
         if (k >= warmup) ema_seconds += since(smoothing);
       }
-      if (k >= warmup) seconds += since(start);
+      if (k >= warmup) {
+        seconds += since(start);
+        cpu_seconds += process_cpu_seconds() - cpu_start;
+      }
     }
   }
   const double ms = 1000.0 * seconds / double(steps);
@@ -153,9 +174,13 @@ int bench(const BenchFlags& f) {
   json["model"] = config.model.type;
   json["mode"] = decode_mode ? "decode" : "train";
   json["threads"] = num_threads();
+  json["attention"] = f.attention;
   json["batch"] = B;
   json["length"] = L;
   json["ms_per_step"] = rounded(ms, 3);
+  // CPU time of all threads: at 1 thread, the step's cost without the time other
+  // processes took the core away (a shared machine); busy-waiting threads count.
+  json["cpu_ms_per_step"] = rounded(1000.0 * cpu_seconds / double(steps), 3);
   json["tgt_tokens_per_s"] = rounded(double(B * L) / (ms / 1000.0), 1);
   json["gflops_per_step"] = rounded(gflops, 3);
   json["gflop_per_s"] = rounded(gflops / (ms / 1000.0), 2);
@@ -178,15 +203,21 @@ Command add_bench(CLI::App& root) {
       "Trains (or with --decode greedily decodes) the config's model on random token batches:\n"
       "train.batch_size sentences of data.max_len tokens, vocabulary data.vocab_size. Prints one\n"
       "JSON object: ms_per_step, tgt_tokens_per_s, gflops_per_step (counted analytically,\n"
-      "docs/bench.md), gflop_per_s, peak_rss_mb, tensor_peak_mb (and gen_tokens_per_s with\n"
+      "docs/bench.md), gflop_per_s, cpu_ms_per_step, peak_rss_mb, tensor_peak_mb (and gen_tokens_per_s with\n"
       "--decode; ema_ms_per_step, the part of ms_per_step the moving average of the weights\n"
       "takes, with --set train.ema_decay=0.999). --profile also prints a per-op timing table (forward and backward ms per step)\n"
-      "to stderr.");
+      "to stderr. --tokens N fixes the target tokens per batch (batch = N / data.max_len) for rows\n"
+      "over lengths; --attention picks packed_attention's kernel (auto: by length, docs/bench.md).");
   auto f = std::make_shared<BenchFlags>();
   cmd->add_option("config", f->config_path, "the config file (TOML)")->required()->check(CLI::ExistingFile);
   add_set_flag(*cmd, f->sets);
   cmd->add_option("--steps", f->steps, "timed steps")->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}))->capture_default_str();
   cmd->add_option("--warmup", f->warmup, "untimed steps first")->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))->capture_default_str();
+  cmd->add_option("--tokens", f->tokens, "target tokens per batch: batch = N / data.max_len (0 = train.batch_size)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100000000}));
+  cmd->add_option("--attention", f->attention, "attention kernel: auto, materialized (T x T weights) or tiled")
+      ->check(CLI::IsMember({"auto", "materialized", "tiled"}))
+      ->capture_default_str();
   add_threads_flag(*cmd, f->threads, "train.threads");
   cmd->add_flag("--decode", f->decode, "greedy decoding instead of training steps");
   cmd->add_flag("--profile", f->profile, "per-op forward/backward times to stderr");

@@ -4,7 +4,10 @@
 // ever copied: each (batch, head) pair is a set of GEMMs with leading dimension
 // h*d, run by one thread (an OpenMP loop over the pairs, serial BLAS inside).
 // Only the softmax weights P (B, h, Tq, Tk) are kept for backward; the dropout
-// mask is regenerated from its hash.
+// mask is regenerated from its hash. Long keys go to the tiled kernel
+// (ops/flash_attention.cpp), which keeps no T x T matrix; this one stays for
+// short sequences, for the weights `--alignments` reads, and as the tests'
+// reference.
 //
 // Per pair, with scale = 1/sqrt(dk), mask m (padding, causal), dropout D/(1-p):
 //   S = scale Q K^T + m,  P = softmax(S),  Pd = P * D/(1-p),  O = Pd V
@@ -18,6 +21,7 @@
 
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
+#include "framework/ops/flash_attention.hpp"
 #include "framework/ops/kernels.hpp"
 #include "framework/ops/vmath.hpp"
 
@@ -26,18 +30,8 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-struct AttentionShape {
-  std::int64_t B, Tq, Tk, heads, dk, dv;
-  std::int64_t pairs() const { return B * heads; }
-  std::int64_t p_offset(std::int64_t pair) const { return pair * Tq * Tk; }
-  std::int64_t ldq() const { return heads * dk; }  // row stride of q and k
-  std::int64_t ldv() const { return heads * dv; }  // row stride of v and the output
-  // Where (batch, head) of pair starts in q, in k, in v and the output.
-  std::int64_t q_at(std::int64_t pair) const { return (pair / heads) * Tq * ldq() + (pair % heads) * dk; }
-  std::int64_t k_at(std::int64_t pair) const { return (pair / heads) * Tk * ldq() + (pair % heads) * dk; }
-  std::int64_t v_at(std::int64_t pair) const { return (pair / heads) * Tk * ldv() + (pair % heads) * dv; }
-  std::int64_t o_at(std::int64_t pair) const { return (pair / heads) * Tq * ldv() + (pair % heads) * dv; }
-};
+using detail::AttentionShape;
+using detail::GradSlots;
 
 // Row i of S holds scale * q_i . k_j. Adds the key padding (b's row of the
 // additive mask) and removes keys after the causal limit, then normalises in
@@ -117,25 +111,19 @@ void pair_weights_backward(const AttentionShape& s, std::int64_t pair, const flo
          s.ldq());
 }
 
-// Gradient buffers of the op's inputs: fresh ones are written (beta 0); when two
-// inputs are one variable its buffer is zeroed and every product adds.
-struct GradSlots {
-  std::vector<float*> data;
-  std::vector<float> beta;
-  explicit GradSlots(const std::vector<Variable>& inputs) {
-    bool aliased = false;
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      for (std::size_t j = i + 1; j < inputs.size(); ++j) aliased = aliased || inputs[i].impl() == inputs[j].impl();
-    for (const Variable& x : inputs) {
-      bool fresh = false;
-      float* p = !x.requires_grad() ? nullptr : aliased ? x.grad_buffer().data() : x.grad_slot(&fresh).data();
-      data.push_back(p);
-      beta.push_back(fresh ? 0.0f : 1.0f);
-    }
-  }
-};
-
 }  // namespace
+
+detail::GradSlots::GradSlots(const std::vector<Variable>& inputs) {
+  bool aliased = false;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    for (std::size_t j = i + 1; j < inputs.size(); ++j) aliased = aliased || inputs[i].impl() == inputs[j].impl();
+  for (const Variable& x : inputs) {
+    bool fresh = false;
+    float* p = !x.requires_grad() ? nullptr : aliased ? x.grad_buffer().data() : x.grad_slot(&fresh).data();
+    data.push_back(p);
+    beta.push_back(fresh ? 0.0f : 1.0f);
+  }
+}
 
 Variable packed_attention(const Variable& q, const Variable& k, const Variable& v, std::int64_t heads,
                           const Tensor& key_padding, bool causal, float dropout_p, bool training, Rng* rng,
@@ -147,6 +135,9 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
   const std::uint64_t seed = dropping ? rng->seed() : 0;
   const std::uint64_t first = dropping ? rng->reserve(std::uint64_t(s.pairs() * s.Tq * s.Tk)) : 0;
   const detail::DropoutMask mask(dropping ? dropout_p : 0.0f, seed, first);
+  // Weights asked for (alignments, heatmaps) come from the materialised kernel.
+  if (!weights && detail::use_tiled_attention(s))
+    return detail::tiled_attention(q, k, v, s, key_padding, causal, dropping, mask);
 
   Tensor P({s.B, heads, s.Tq, s.Tk});
   Tensor out({s.B, s.Tq, s.ldv()});
