@@ -18,6 +18,8 @@
 #include "framework/profiler.hpp"
 #include "train/cli_common.hpp"
 #include "train/decoding.hpp"
+#include "train/distributed.hpp"
+#include "train/distributed_training.hpp"
 
 namespace xseq {
 
@@ -93,106 +95,149 @@ struct BenchFlags {
   bool decode = false, profile = false;
 };
 
+// What the timed steps measured.
+struct BenchTimes {
+  double seconds = 0, cpu_seconds = 0, ema_seconds = 0, generated = 0;
+  double sum_ms = 0, wait_ms = 0, sum_bytes = 0, overlap = 0;  // gradient sums over ranks (mpirun)
+};
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct BenchShape {
+  std::int64_t B, L, V;
+};
+
+BenchTimes bench_decoding(Seq2SeqModel& model, const BenchShape& s, const BenchFlags& f, Rng& rng) {
+  BenchTimes t;
+  model.eval();
+  DecodeOptions o;
+  o.max_len_ratio = 0;
+  o.max_len_extra = s.L;  // exactly L steps per sentence unless </s> comes first
+  const Lengths lengths(static_cast<std::size_t>(s.B), s.L);
+  for (std::int64_t k = 0; k < f.warmup + f.steps; ++k) {
+    const IndexTensor source = random_ids(s.B, s.L, s.V, rng, -1);
+    profiler::enable(f.profile && k >= f.warmup);
+    const auto start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
+    const auto hyps = greedy_decode(model, source, lengths, o);
+    if (k < f.warmup) continue;
+    t.seconds += seconds_since(start);
+    t.cpu_seconds += process_cpu_seconds() - cpu_start;
+    for (const auto& h : hyps) t.generated += double(h.tokens.size()) + (h.ended ? 1 : 0);
+  }
+  return t;
+}
+
+// One random batch: decoder input = <s> y_1..y_{L-1}, output = y_1..y_L.
+void random_batch(const BenchShape& s, Rng& rng, IndexTensor& source, IndexTensor& input, IndexTensor& target) {
+  source = random_ids(s.B, s.L, s.V, rng, -1);
+  target = random_ids(s.B, s.L, s.V, rng, -1);
+  std::vector<std::int32_t> in(target.data);
+  for (std::int64_t b = 0; b < s.B; ++b) {
+    for (std::int64_t t = s.L - 1; t > 0; --t) in[static_cast<std::size_t>(b * s.L + t)] = target.data[static_cast<std::size_t>(b * s.L + t - 1)];
+    in[static_cast<std::size_t>(b * s.L)] = Vocab::kBos;
+  }
+  input = IndexTensor({s.B, s.L}, std::move(in));
+}
+
+// Training steps; under mpirun every rank trains on its own random batch and the
+// gradients are summed over the ranks (overlapped with backward) as in training.
+BenchTimes bench_training(Seq2SeqModel& model, const Config& config, const BenchShape& s, const BenchFlags& f,
+                          Rng& rng, DataParallel& parallel) {
+  BenchTimes t;
+  const TrainConfig& tc = config.train;
+  auto optimizer = make_optimizer(tc.optimizer, model.named_parameters(), float(tc.momentum), float(tc.weight_decay),
+                                  float(tc.beta1), float(tc.beta2), float(tc.eps));
+  const std::vector<Variable> params = model.parameters();
+  std::unique_ptr<ExponentialMovingAverage> ema;
+  if (tc.ema_decay > 0) ema = std::make_unique<ExponentialMovingAverage>(model.named_parameters(), tc.ema_decay);
+  model.train();
+  const Lengths lengths(static_cast<std::size_t>(s.B), s.L);
+  for (std::int64_t k = 0; k < f.warmup + f.steps; ++k) {
+    IndexTensor source, input, target;
+    random_batch(s, rng, source, input, target);
+    profiler::enable(f.profile && k >= f.warmup);
+    const auto start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
+    Variable loss = cross_entropy(model.logits(source, lengths, input, lengths), target, Vocab::kPad,
+                                  float(tc.label_smoothing));
+    parallel.backward_with_sums(loss, params);
+    parallel.sum_gradients(params);
+    const auto update = Clock::now();
+    clip_grad_norm(params, tc.clip_norm);
+    optimizer->step(float(tc.lr));
+    optimizer->zero_grad();
+    if (profiler::enabled()) profiler::record_phase("(clip + optimizer)", seconds_since(update));
+    const auto smoothing = Clock::now();
+    if (ema) ema->update();
+    if (k < f.warmup) continue;
+    if (ema) t.ema_seconds += seconds_since(smoothing);
+    t.seconds += seconds_since(start);
+    t.cpu_seconds += process_cpu_seconds() - cpu_start;
+    t.sum_ms += parallel.last_sum_ms();
+    t.wait_ms += parallel.last_wait_ms();
+    t.sum_bytes = parallel.last_sum_bytes();
+    t.overlap += parallel.last_overlap();
+  }
+  return t;
+}
+
+nlohmann::ordered_json bench_json(const Config& config, const BenchShape& s, const BenchFlags& f, const BenchTimes& t,
+                                  int ranks) {
+  const double steps = double(f.steps), ms = 1000.0 * t.seconds / steps;
+  const double gflops = double(ranks) * (f.decode ? 1.0 : 3.0) * forward_flops(config.model, s.V, s.B, s.L, s.L) / 1e9;
+  const MemoryStats memory = memory_stats();
+  nlohmann::ordered_json json;
+  json["model"] = config.model.type;
+  json["mode"] = f.decode ? "decode" : "train";
+  json["threads"] = num_threads();
+  if (ranks > 1) json["ranks"] = ranks;
+  json["attention"] = f.attention;
+  json["batch"] = s.B;
+  json["length"] = s.L;
+  json["ms_per_step"] = rounded(ms, 3);
+  // CPU time of all threads: at 1 thread, the step's cost without the time other
+  // processes took the core away (a shared machine); busy-waiting threads count.
+  json["cpu_ms_per_step"] = rounded(1000.0 * t.cpu_seconds / steps, 3);
+  json["tgt_tokens_per_s"] = rounded(double(ranks) * double(s.B * s.L) / (ms / 1000.0), 1);  // all ranks
+  json["gflops_per_step"] = rounded(gflops, 3);
+  json["gflop_per_s"] = rounded(gflops / (ms / 1000.0), 2);
+  json["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
+  json["tensor_peak_mb"] = rounded(double(memory.peak_live_bytes) / 1048576.0, 1);
+  json["pool_cached_mb"] = rounded(double(memory.cached_bytes) / 1048576.0, 1);
+  if (f.decode) json["gen_tokens_per_s"] = rounded(t.generated / t.seconds, 1);
+  if (t.ema_seconds > 0) json["ema_ms_per_step"] = rounded(1000.0 * t.ema_seconds / steps, 3);
+  if (ranks > 1) {  // the gradient sum over the ranks, per step, on rank 0
+    json["allreduce_ms_per_step"] = rounded(t.sum_ms / steps, 3);
+    json["allreduce_wait_ms_per_step"] = rounded(t.wait_ms / steps, 3);
+    json["allreduce_mb_per_step"] = rounded(t.sum_bytes / 1e6, 3);
+    json["allreduce_overlap"] = rounded(t.overlap / steps, 3);
+  }
+  return json;
+}
+
 int bench(const BenchFlags& f) {
   const Config config = load_config(f.config_path, f.sets);
-  const std::int64_t steps = f.steps, warmup = f.warmup;
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(config.train.threads));
   set_attention_kernel(parse_attention_kernel(f.attention));
   const std::int64_t V = config.data.vocab_size, L = config.data.max_len;
   XSEQ_CHECK(V > 4 && L > 1, "xseq bench: the config needs data.vocab_size > 4 and data.max_len > 1");
   XSEQ_CHECK(f.tokens == 0 || f.tokens >= L, "xseq bench: --tokens ", f.tokens, " is less than one sentence of ",
              L, " tokens (data.max_len)");
-  const std::int64_t B = f.tokens > 0 ? f.tokens / L : config.train.batch_size;
-  Rng rng(static_cast<std::uint64_t>(config.train.seed));
+  const BenchShape shape{f.tokens > 0 ? f.tokens / L : config.train.batch_size, L, V};
+  Communicator& comm = process_communicator();
+  XSEQ_CHECK(comm.size() == 1 || !f.decode, "xseq bench --decode runs in one process (not under mpirun)");
+  DataParallel parallel(comm);
+  Rng rng(static_cast<std::uint64_t>(config.train.seed));  // the same weights on every rank
   auto model = make_model(config.model, V, V, rng);
-  const Lengths lengths(static_cast<std::size_t>(B), L);
-  const bool decode_mode = f.decode;
-  const bool profile = f.profile;
-  using Clock = std::chrono::steady_clock;
-  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-  double seconds = 0, generated = 0, ema_seconds = 0, cpu_seconds = 0;
-  if (decode_mode) {
-    model->eval();
-    DecodeOptions o;
-    o.max_len_ratio = 0;
-    o.max_len_extra = L;  // exactly L steps per sentence unless </s> comes first
-    for (std::int64_t k = 0; k < warmup + steps; ++k) {
-      const IndexTensor source = random_ids(B, L, V, rng, -1);
-      profiler::enable(profile && k >= warmup);
-      const auto start = Clock::now();
-      const double cpu_start = process_cpu_seconds();
-      const auto hyps = greedy_decode(*model, source, lengths, o);
-      if (k < warmup) continue;
-      seconds += since(start);
-      cpu_seconds += process_cpu_seconds() - cpu_start;
-      for (const auto& h : hyps) generated += double(h.tokens.size()) + (h.ended ? 1 : 0);
-    }
-  } else {
-    auto optimizer = make_optimizer(config.train.optimizer, model->named_parameters(), float(config.train.momentum),
-                                    float(config.train.weight_decay), float(config.train.beta1),
-                                    float(config.train.beta2), float(config.train.eps));
-    const std::vector<Variable> params = model->parameters();
-    std::unique_ptr<ExponentialMovingAverage> ema;
-    if (config.train.ema_decay > 0)
-      ema = std::make_unique<ExponentialMovingAverage>(model->named_parameters(), config.train.ema_decay);
-    model->train();
-    for (std::int64_t k = 0; k < warmup + steps; ++k) {
-      const IndexTensor source = random_ids(B, L, V, rng, -1);
-      const IndexTensor target = random_ids(B, L, V, rng, -1);
-      // decoder input = <s> y_1..y_{L-1}, output = y_1..y_L: L target tokens per sentence.
-      std::vector<std::int32_t> input(target.data);
-      for (std::int64_t b = 0; b < B; ++b) {
-        for (std::int64_t t = L - 1; t > 0; --t) input[static_cast<std::size_t>(b * L + t)] = target.data[static_cast<std::size_t>(b * L + t - 1)];
-        input[static_cast<std::size_t>(b * L)] = Vocab::kBos;
-      }
-      profiler::enable(profile && k >= warmup);
-      const auto start = Clock::now();
-      const double cpu_start = process_cpu_seconds();
-      const Variable logits = model->logits(source, lengths, IndexTensor({B, L}, input), lengths);
-      Variable loss = cross_entropy(logits, target, Vocab::kPad, float(config.train.label_smoothing));
-      loss.backward();
-      const auto update = Clock::now();
-      clip_grad_norm(params, config.train.clip_norm);
-      optimizer->step(float(config.train.lr));
-      optimizer->zero_grad();
-      if (profiler::enabled()) profiler::record_phase("(clip + optimizer)", since(update));
-      if (ema) {
-        const auto smoothing = Clock::now();
-        ema->update();
-        if (k >= warmup) ema_seconds += since(smoothing);
-      }
-      if (k >= warmup) {
-        seconds += since(start);
-        cpu_seconds += process_cpu_seconds() - cpu_start;
-      }
-    }
-  }
-  const double ms = 1000.0 * seconds / double(steps);
-  const double gflops = (decode_mode ? 1.0 : 3.0) * forward_flops(config.model, V, B, L, L) / 1e9;
-  const MemoryStats memory = memory_stats();
-  nlohmann::ordered_json json;
-  json["model"] = config.model.type;
-  json["mode"] = decode_mode ? "decode" : "train";
-  json["threads"] = num_threads();
-  json["attention"] = f.attention;
-  json["batch"] = B;
-  json["length"] = L;
-  json["ms_per_step"] = rounded(ms, 3);
-  // CPU time of all threads: at 1 thread, the step's cost without the time other
-  // processes took the core away (a shared machine); busy-waiting threads count.
-  json["cpu_ms_per_step"] = rounded(1000.0 * cpu_seconds / double(steps), 3);
-  json["tgt_tokens_per_s"] = rounded(double(B * L) / (ms / 1000.0), 1);
-  json["gflops_per_step"] = rounded(gflops, 3);
-  json["gflop_per_s"] = rounded(gflops / (ms / 1000.0), 2);
-  json["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
-  json["tensor_peak_mb"] = rounded(double(memory.peak_live_bytes) / 1048576.0, 1);
-  json["pool_cached_mb"] = rounded(double(memory.cached_bytes) / 1048576.0, 1);
-  if (decode_mode) json["gen_tokens_per_s"] = rounded(generated / seconds, 1);
-  if (ema_seconds > 0) json["ema_ms_per_step"] = rounded(1000.0 * ema_seconds / double(steps), 3);
-  std::printf("%s\n", json.dump().c_str());
-  if (profile) {
+  Rng data_rng(static_cast<std::uint64_t>(config.train.seed) + 1000003u * std::uint64_t(comm.rank()));
+  const BenchTimes times = f.decode ? bench_decoding(*model, shape, f, data_rng)
+                                    : bench_training(*model, config, shape, f, data_rng, parallel);
+  if (comm.rank() == 0) std::printf("%s\n", bench_json(config, shape, f, times, comm.size()).dump().c_str());
+  if (f.profile) {
     profiler::enable(false);
-    std::fprintf(stderr, "%s", profiler::report(steps).c_str());
+    if (comm.rank() == 0) std::fprintf(stderr, "%s", profiler::report(f.steps).c_str());
   }
   return 0;
 }
@@ -207,7 +252,10 @@ Command add_bench(CLI::App& root) {
       "--decode; ema_ms_per_step, the part of ms_per_step the moving average of the weights\n"
       "takes, with --set train.ema_decay=0.999). --profile also prints a per-op timing table (forward and backward ms per step)\n"
       "to stderr. --tokens N fixes the target tokens per batch (batch = N / data.max_len) for rows\n"
-      "over lengths; --attention picks packed_attention's kernel (auto: by length, docs/bench.md).");
+      "over lengths; --attention picks packed_attention's kernel (auto: by length, docs/bench.md).\n"
+      "Under mpirun every rank trains on its own random batch and the gradients are summed over\n"
+      "the ranks as in training: rank 0 adds ranks, allreduce_ms_per_step, allreduce_wait_ms_per_step\n"
+      "(what backward did not hide), allreduce_mb_per_step and allreduce_overlap (docs/distributed.md).");
   auto f = std::make_shared<BenchFlags>();
   cmd->add_option("config", f->config_path, "the config file (TOML)")->required()->check(CLI::ExistingFile);
   add_set_flag(*cmd, f->sets);
