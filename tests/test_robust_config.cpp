@@ -246,3 +246,17 @@ TEST_CASE("robust allocator: impossible sizes throw at once, nothing is counted"
   p[999] = 1.0f;
   floats.deallocate(p, 1000);
 }
+
+TEST_CASE("robust config: with tiled attention the estimate per batch of tokens does not grow with length",
+          "[robust][config]") {
+  auto activations = [](int length) {
+    const std::string n = std::to_string(length);
+    return estimate_model_memory(parse_config(kBase, "x.toml", {"data.max_len=" + n, "data.task_max_len=" + n,
+                                                                 "train.batch_tokens=8192"}))
+        .activation_bytes;
+  };
+  CHECK(activations(2048) == Approx(activations(512)).epsilon(0.01));
+  // Short sequences keep their weights (the materialised kernel): 8 per head and
+  // token, more than the tiled kernel's one logsumexp.
+  CHECK(activations(8) > activations(512));
+}

@@ -49,7 +49,10 @@ double rnn_parameters(const ModelConfig& m, double vocab) {
 double activation_floats_per_token(const ModelConfig& m, double vocab, double length) {
   const double layers_e = double(m.encoder_layers), layers_d = double(m.decoder_layers), V3 = 3 * vocab;
   if (m.type == "transformer") {
-    const double D = double(m.d_model), F = double(m.ff_dim), scores = double(m.heads) * length;
+    // Attention keeps its weights (heads x length per token) only for short
+    // sequences; from 16 tokens the tiled kernel keeps one logsumexp per head
+    // (framework/ops/flash_attention.cpp, kTiledMinKeys).
+    const double D = double(m.d_model), F = double(m.ff_dim), scores = double(m.heads) * (length < 16 ? length : 1.0);
     return layers_e * (12 * D + 3 * F + 2 * scores) + layers_d * (18 * D + 3 * F + 4 * scores) + V3;
   }
   const double H = double(m.hidden), per_layer = ((m.cell == "lstm" ? 4 : 3) + 3) * H;
