@@ -18,7 +18,8 @@ option(XSEQ_MPI "Build data-parallel training on MPI (libxseq_mpi.so)" ${XSEQ_MP
 
 target_sources(xseq_train PRIVATE
   ${PROJECT_SOURCE_DIR}/train/distributed.cpp
-  ${PROJECT_SOURCE_DIR}/train/distributed_training.cpp)
+  ${PROJECT_SOURCE_DIR}/train/distributed_training.cpp
+  ${PROJECT_SOURCE_DIR}/train/distributed_gather.cpp)
 target_link_libraries(xseq_train PRIVATE ${CMAKE_DL_LIBS})
 
 if(XSEQ_MPI)

@@ -10,6 +10,7 @@
 
 #include "framework/parallel.hpp"
 #include "train/cli_common.hpp"
+#include "train/distributed_gather.hpp"
 #include "train/ensemble.hpp"
 #include "train/evaluation.hpp"
 #include "train/report.hpp"
@@ -25,14 +26,15 @@ struct EvalFlags {
 
 // The test pairs as ids; sides longer than --max-input are cut (and counted) so
 // that no line can make evaluation run out of memory.
-TokenizedCorpus encode_test_set(const TrainedModel& l, const ParallelText& text, std::int64_t max_input) {
+TokenizedCorpus encode_test_set(const TrainedModel& l, const ParallelText& text, std::int64_t max_input,
+                                bool tell) {
   EncodeOptions eo;
   eo.max_len = max_input;
   eo.over_long = OverLong::truncate;
   EncodeReport report;
   TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer, l.pipeline.source_vocab,
                                          l.pipeline.target_vocab, eo, &report);
-  if (report.truncated > 0)
+  if (report.truncated > 0 && tell)
     std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",
                  text.origin().c_str(), static_cast<long long>(report.truncated), static_cast<long long>(max_input));
   return corpus;
@@ -45,17 +47,22 @@ void write_text_file(const std::string& path, const std::string& text, const cha
   XSEQ_CHECK(out.good(), "xseq eval: cannot write ", flag, " '", path, "'");
 }
 
-int evaluate_checkpoint(const EvalFlags& f) {
+// Under mpirun every rank evaluates a share of the batches (EvalOptions::communicator)
+// and gets the metrics of the whole set; rank 0 alone prints and writes them.
+int evaluate_checkpoint(const EvalFlags& f, Communicator& comm) {
   TrainedModel l = load_ensemble(f.decode.checkpoints);
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
   const ParallelText text = read_corpus(f.data);
-  const TokenizedCorpus corpus = encode_test_set(l, text, max_input_tokens(f.decode.max_input, l.config));
+  const std::int64_t max_input = max_input_tokens(f.decode.max_input, l.config);
+  const TokenizedCorpus corpus = encode_test_set(l, text, max_input, comm.rank() == 0);
   EvalOptions o;
   o.batch_size = f.decode.batch;
   o.decode = f.decode.options();
   std::vector<std::string> hyps;
   o.hypotheses = &hyps;
+  o.communicator = &comm;
   const auto metrics = evaluate(*l.model, l.pipeline, corpus, text, o);
+  if (comm.rank() != 0) return 0;
   nlohmann::ordered_json json = nlohmann::ordered_json::object();
   for (const auto& [k, v] : metrics) {
     std::printf("%-18s %.6g\n", k.c_str(), v);
@@ -85,7 +92,10 @@ Command add_eval(CLI::App& root) {
   cmd->add_option("--json", f->json, "also write the metrics as a JSON object to FILE");
   cmd->add_option("--hyps", f->hyps, "write the decoded sentences to FILE, one per line");
   add_threads_flag(*cmd, f->threads, "the checkpoint's train.threads");
-  return {cmd, [f] { return evaluate_checkpoint(*f); }};
+  return {cmd, [f] {
+            Communicator& comm = process_communicator();
+            return run_on_every_rank(comm, [&] { return evaluate_checkpoint(*f, comm); });
+          }};
 }
 
 Command add_report(CLI::App& root) {

@@ -11,12 +11,18 @@
 
 namespace xseq {
 
+class Communicator;
+
 struct EvalOptions {
   std::int64_t batch_size = 64;
   std::int64_t max_sentences = 0;  ///< decode at most this many sentences (0 = all)
   DecodeOptions decode;
   /// When set, receives each decoded sentence's text, indexed like `text` (pair order).
   std::vector<std::string>* hypotheses = nullptr;
+  /// Under mpirun (more than one rank): this rank decodes a contiguous share of the
+  /// batches of one process, and every rank returns the metrics (and hypotheses) of
+  /// the whole set, equal to one process's (docs/distributed.md). nullptr: this process only.
+  Communicator* communicator = nullptr;
 };
 
 /// Levenshtein distance between two token sequences.
@@ -39,7 +45,10 @@ struct PairScore {
 
 /// Forced decoding: every pair's target scored by model.logits + log_softmax (no
 /// gradients, eval mode), in batches of `batch_size` pairs (sorted by length within
-/// groups of 16 batches, to pad less). out[i] belongs to corpus row i.
-std::vector<PairScore> score_corpus(Seq2SeqModel& model, const TokenizedCorpus& corpus, std::int64_t batch_size);
+/// groups of 16 batches, to pad less). out[i] belongs to corpus row i. With a
+/// communicator of more than one rank (mpirun), each rank scores a contiguous share
+/// of the groups and every rank returns all scores (equal to one process's).
+std::vector<PairScore> score_corpus(Seq2SeqModel& model, const TokenizedCorpus& corpus, std::int64_t batch_size,
+                                    Communicator* communicator = nullptr);
 
 }  // namespace xseq

@@ -5,6 +5,7 @@
 
 #include "framework/parallel.hpp"
 #include "train/cli_common.hpp"
+#include "train/distributed_gather.hpp"
 #include "train/evaluation.hpp"
 
 namespace xseq::cli {
@@ -16,7 +17,8 @@ struct ScoreFlags {
   int threads = -1;
 };
 
-int score(const ScoreFlags& f) {
+// Under mpirun the ranks score shares of the pairs; rank 0 alone prints.
+int score(const ScoreFlags& f, Communicator& comm) {
   TrainedModel l = load_trained_model(f.checkpoint);
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
   const ParallelText text = read_corpus(f.data);
@@ -27,10 +29,11 @@ int score(const ScoreFlags& f) {
   EncodeReport report;
   const TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer,
                                                l.pipeline.source_vocab, l.pipeline.target_vocab, eo, &report);
-  if (report.truncated > 0)
+  if (report.truncated > 0 && comm.rank() == 0)
     std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",
                  text.origin().c_str(), static_cast<long long>(report.truncated), static_cast<long long>(max_input));
-  const std::vector<PairScore> scores = score_corpus(*l.model, corpus, f.batch);
+  const std::vector<PairScore> scores = score_corpus(*l.model, corpus, f.batch, &comm);
+  if (comm.rank() != 0) return 0;
   for (std::int64_t i = 0; i < corpus.size(); ++i) {
     const PairScore& s = scores[static_cast<std::size_t>(i)];
     std::printf("%lld\t%.6f\t%.6f\t%lld\n", static_cast<long long>(corpus.origin_index(i)), s.log_prob,
@@ -61,7 +64,10 @@ Command add_score_command(CLI::App& root) {
       ->check(kInteger)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   add_threads_flag(*cmd, f->threads, "the checkpoint's train.threads");
-  return {cmd, [f] { return score(*f); }};
+  return {cmd, [f] {
+            Communicator& comm = process_communicator();
+            return run_on_every_rank(comm, [&] { return score(*f, comm); });
+          }};
 }
 
 }  // namespace xseq::cli

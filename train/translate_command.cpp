@@ -13,6 +13,7 @@
 #include "framework/parallel.hpp"
 #include "train/attention_svg.hpp"
 #include "train/cli_common.hpp"
+#include "train/distributed_gather.hpp"
 #include "train/ensemble.hpp"
 #include "train/evaluation.hpp"
 
@@ -93,30 +94,44 @@ class Translator {
 
   /// Decodes and prints every pending line, in order.
   void flush() {
-    if (pending_.empty()) return;
+    const std::string text = translate_pending();
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  /// Decodes every pending line and returns what flush() prints.
+  std::string translate_pending() {
+    std::string out;
+    if (pending_.empty()) return out;
     std::vector<bool> empty_line;
     const auto lists = decode_pending(empty_line);
     for (std::size_t i = 0; i < lists.size(); ++i) {
       const Hypothesis& best = lists[i][0];
       if (n_best_)
-        print_nbest(lists[i], empty_line[i]);
+        print_nbest(out, lists[i], empty_line[i]);
       else
-        print_line(empty_line[i] ? "" : l_.pipeline.detokenize(best.tokens));
+        print_line(out, empty_line[i] ? "" : l_.pipeline.detokenize(best.tokens));
       ++sentences_;
       if (attention_.wanted()) attention_.write(sentences_, source_tokens(pending_[i]), output_tokens(best), best);
     }
-    std::fflush(stdout);
     pending_.clear();
+    return out;
   }
 
+  /// The next line added is input line `sentence` (0-based; a rank's share under mpirun).
+  void start_at(std::int64_t sentence) { sentences_ = sentence; }
+  std::int64_t unknown() const { return unknown_; }
+  std::int64_t truncated() const { return truncated_; }
+
   /// What the user should know at the end (unknown tokens, truncated lines).
-  void summary() const {
-    if (unknown_ > 0)
+  void summary() const { print_summary(unknown_, truncated_, max_input_); }
+  static void print_summary(std::int64_t unknown, std::int64_t truncated, std::int64_t max_input) {
+    if (unknown > 0)
       std::fprintf(stderr, "%lld source tokens were unknown to the vocabulary (mapped to <unk>)\n",
-                   static_cast<long long>(unknown_));
-    if (truncated_ > 0)
+                   static_cast<long long>(unknown));
+    if (truncated > 0)
       std::fprintf(stderr, "%lld lines were longer than --max-input %lld tokens and were truncated\n",
-                   static_cast<long long>(truncated_), static_cast<long long>(max_input_));
+                   static_cast<long long>(truncated), static_cast<long long>(max_input));
   }
 
  private:
@@ -158,24 +173,23 @@ class Translator {
     return lists;
   }
 
-  static void print_line(const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fputc('\n', stdout);
+  static void print_line(std::string& out, const std::string& text) {
+    out += text;
+    out += '\n';
   }
 
   // index<TAB>hypothesis<TAB>normalized score<TAB>log-probability per entry; an
   // empty input line gets one empty entry scored 0.
-  void print_nbest(const std::vector<Hypothesis>& list, bool empty_line) const {
-    const long long index = static_cast<long long>(sentences_);
+  void print_nbest(std::string& out, const std::vector<Hypothesis>& list, bool empty_line) const {
+    const std::string index = std::to_string(sentences_);
     if (empty_line) {
-      std::printf("%lld\t\t0\t0\n", index);
+      out += index + "\t\t0\t0\n";
       return;
     }
     for (const Hypothesis& h : list) {
-      std::printf("%lld\t", index);
-      const std::string text = l_.pipeline.detokenize(h.tokens);
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::printf("\t%.6f\t%.6f\n", h.normalized, h.score);
+      char scores[96];
+      std::snprintf(scores, sizeof scores, "\t%.6f\t%.6f\n", h.normalized, h.score);
+      out += index + "\t" + l_.pipeline.detokenize(h.tokens) + scores;
     }
   }
 
@@ -202,7 +216,7 @@ bool more_waiting(std::istream& in, bool from_file) {
   return ::poll(&fd, 1, 0) > 0;
 }
 
-int translate(const TranslateFlags& f) {
+int translate_one_process(const TranslateFlags& f) {
   TrainedModel l = load_ensemble(f.decode.checkpoints);
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
   AttentionWriter attention(f.alignments, f.svg_dir, f.heads);
@@ -233,6 +247,88 @@ int translate(const TranslateFlags& f) {
   translator.flush();
   translator.summary();
   return 0;
+}
+
+// Rank 0's input lines up to the first bad one, whose error goes to *error
+// (mpirun forwards stdin to rank 0 only).
+std::vector<std::string> read_all_lines(const TranslateFlags& f, std::string* error) {
+  std::ifstream file;
+  if (!f.input.empty()) {
+    file.open(f.input, std::ios::binary);
+    XSEQ_CHECK(file.is_open(), "xseq translate: cannot open --input '", f.input, "'");
+  }
+  std::istream& in = f.input.empty() ? std::cin : static_cast<std::istream&>(file);
+  const std::string origin = f.input.empty() ? std::string("<stdin>") : f.input;
+  std::vector<std::string> lines;
+  std::string line;
+  for (std::int64_t line_number = 1; std::getline(in, line); ++line_number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    try {
+      check_text_line(line, origin, line_number);
+    } catch (const Error& e) {
+      *error = e.what();  // every line before the bad one is still translated and printed
+      return lines;
+    }
+    lines.push_back(line);
+  }
+  XSEQ_CHECK(!in.bad(), "xseq translate: reading ", origin, " failed");
+  return lines;
+}
+
+// Under mpirun: rank 0 reads the whole input and sends it to every rank; the lines
+// are cut into batches of --batch as one process reading a file cuts them, rank r
+// translates a contiguous share of the batches, and rank 0 prints every rank's
+// output in input order (docs/distributed.md, "Eval and translate"). A bad input
+// line's error goes to *input_error, after every line before it was printed.
+int translate_sharded(const TranslateFlags& f, Communicator& comm, std::string* input_error) {
+  XSEQ_CHECK(f.alignments.empty() && f.svg_dir.empty(), "xseq translate: --alignments and --attention-svg are not "
+             "supported under mpirun (", comm.size(), " ranks): run them in one process");
+  TrainedModel l = load_ensemble(f.decode.checkpoints);
+  set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
+  Packer input;
+  if (comm.rank() == 0) {
+    std::string error;
+    const std::vector<std::string> lines = read_all_lines(f, &error);
+    input.put(error);
+    input.put(static_cast<std::int64_t>(lines.size()));
+    for (const auto& line : lines) input.put(line);
+  }
+  const std::string all_input = comm.gather_all(input.bytes())[0];
+  Unpacker u(all_input);
+  const std::string error = u.text();
+  const std::int64_t n = u.integer(), batch = f.decode.batch;
+  const auto [first, last] = contiguous_share((n + batch - 1) / batch, comm);
+  AttentionWriter none("", "", false);
+  const std::int64_t max_input = max_input_tokens(f.decode.max_input, l.config);
+  Translator translator(l, f.decode.options(), f.decode.n_best > 0, max_input, none);
+  translator.start_at(first * batch);
+  std::string mine;
+  for (std::int64_t i = 0; i < std::min(n, last * batch); ++i) {
+    const std::string line = u.text();
+    if (i < first * batch) continue;
+    translator.add(line);
+    if (static_cast<std::int64_t>(translator.pending()) >= batch) mine += translator.translate_pending();
+  }
+  mine += translator.translate_pending();
+  double counts[2] = {double(translator.unknown()), double(translator.truncated())};
+  comm.sum(counts, 2);
+  const std::vector<std::string> outputs = comm.gather_all(mine);
+  if (comm.rank() != 0) return 0;  // rank 0 alone prints, and reports a bad line
+  for (const auto& text : outputs) std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  *input_error = error;
+  if (!error.empty()) return 1;
+  Translator::print_summary(std::int64_t(counts[0]), std::int64_t(counts[1]), max_input);
+  return 0;
+}
+
+int translate(const TranslateFlags& f) {
+  Communicator& comm = process_communicator();
+  if (comm.size() == 1) return translate_one_process(f);
+  std::string input_error;  // as one process: the error after the lines before it
+  const int code = run_on_every_rank(comm, [&] { return translate_sharded(f, comm, &input_error); });
+  if (!input_error.empty()) throw Error(input_error);
+  return code;
 }
 
 }  // namespace
