@@ -26,6 +26,9 @@ class DataParallel {
   int size() const { return comm_.size(); }
   /// Rank 0 alone writes the log, checkpoints and terminal output.
   bool writer() const { return comm_.rank() == 0; }
+  /// For work every rank shares (validation): the communicator with more than
+  /// one rank, else nullptr (one process's path).
+  Communicator* shared_work() const { return comm_.size() > 1 ? &comm_ : nullptr; }
 
   /// Every rank's (what, fingerprint) list must equal rank 0's; otherwise every
   /// rank stops with one error naming the ranks and what differs.

@@ -450,8 +450,9 @@ void Trainer::save_best(std::ostringstream& line, double value) {
 bool Trainer::validate() {
   if (ema_) ema_->swap();  // validate the smoothed weights
   try {
+    // Under mpirun each rank decodes a share; every rank gets the whole set's metrics.
     result_.valid = evaluate(*model_, data_->pipeline, data_->valid, data_->valid_text,
-                             EvalOptions{tc_.batch_size, tc_.valid_max_sentences, {}, nullptr});
+                             EvalOptions{tc_.batch_size, tc_.valid_max_sentences, {}, nullptr, parallel_.shared_work()});
   } catch (...) {
     if (ema_) ema_->swap();
     throw;
