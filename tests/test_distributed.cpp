@@ -3,7 +3,9 @@
 // that accumulates the same batches; without MPI support they say so and pass.
 #include <fcntl.h>
 #include <spawn.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -69,8 +71,9 @@ bool have_mpi() {
   return false;
 }
 
-// mpirun [global options] app [: app ...] as root on 2 cores; returns the exit code.
-int mpirun(const std::vector<std::vector<std::string>>& apps, const std::string& tag, std::string* err = nullptr) {
+// Starts mpirun [global options] app [: app ...] as root on 2 cores; stdout and
+// stderr go to <tag>.out and <tag>.err.
+pid_t spawn_mpirun(const std::vector<std::vector<std::string>>& apps, const std::string& tag) {
   std::vector<std::string> words{mpiexec_path(), "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp"};
   for (std::size_t a = 0; a < apps.size(); ++a) {
     if (a > 0) words.push_back(":");
@@ -100,15 +103,25 @@ int mpirun(const std::vector<std::vector<std::string>>& apps, const std::string&
   pid_t pid = -1;
   REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
   posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// Waits for a spawned mpirun; returns its exit code (128 + signal) and its stderr.
+int wait_mpirun(pid_t pid, const std::string& tag, std::string* err) {
   int status = 0;
   ::waitpid(pid, &status, 0);
-  std::ifstream in(err_path);
+  std::ifstream in(tag + ".err");
   std::stringstream text;
   text << in.rdbuf();
   if (err) *err = text.str();
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (code != 0) UNSCOPED_INFO("mpirun stderr:\n" << text.str());
   return code;
+}
+
+// mpirun to the end; returns the exit code.
+int mpirun(const std::vector<std::vector<std::string>>& apps, const std::string& tag, std::string* err = nullptr) {
+  return wait_mpirun(spawn_mpirun(apps, tag), tag, err);
 }
 
 std::vector<std::string> train_args(const std::string& config, const std::string& out) {
@@ -270,5 +283,54 @@ TEST_CASE("distributed: resume 2 -> 1 and 1 -> 2 ranks continues the run and 2 -
       for (const auto& name : a->datasets(group))
         REQUIRE(max_abs_diff(a->read(std::string(group) + "/" + name), b->read(std::string(group) + "/" + name)) == 0.0f);
   }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("distributed: too few batches for the ranks is a clear error", "[distributed][robust]") {
+  if (!have_mpi()) return;
+  const std::string dir = "test_distributed_small";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // 24 pairs in batches of 16: 2 batches per epoch, an update of 2 ranks x 2 needs 4.
+  const std::string config = write_config(
+      tiny(dir + "/run", "transformer", {"data.task_train=24", "train.accumulate=2"}), dir + "/c.toml");
+  std::string err;
+  CHECK(mpirun({train_args(config, dir + "/run"), train_args(config, dir + "/run")}, dir + "/run", &err) != 0);
+  CHECK(err.find("batches per epoch") != std::string::npos);
+  CHECK(err.find("error (rank") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("distributed: kill -9 of one rank ends the job, last.h5 stays intact and resumes", "[distributed][robust]") {
+  if (!have_mpi()) return;
+  const std::string dir = "test_distributed_kill";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string out = dir + "/run";
+  const std::string config = write_config(
+      tiny(out, "transformer", {"train.max_steps=100000", "train.checkpoint_every=5", "train.valid_every=100000"}),
+      dir + "/c.toml");
+  const pid_t job = spawn_mpirun({train_args(config, out), train_args(config, out)}, dir + "/job");
+  // Wait for a checkpoint, then kill -9 the second rank (a child of mpirun).
+  for (int i = 0; i < 600 && !std::filesystem::exists(out + "/last.h5"); ++i) ::usleep(50000);
+  REQUIRE(std::filesystem::exists(out + "/last.h5"));
+  std::ifstream children("/proc/" + std::to_string(job) + "/task/" + std::to_string(job) + "/children");
+  std::vector<pid_t> ranks;
+  for (pid_t p; children >> p;) ranks.push_back(p);
+  REQUIRE(ranks.size() == 2);
+  ::kill(ranks[1], SIGKILL);
+  std::string err;
+  CHECK(wait_mpirun(job, dir + "/job", &err) != 0);
+  CHECK(err.find("signal 9") != std::string::npos);
+  // The checkpoint on disk is whole: one process resumes from it (2 ranks = accumulate 2).
+  const std::int64_t step = std::stoll(open_checkpoint(out + "/last.h5")->attribute("step"));
+  CHECK(step >= 5);
+  TrainOptions resume;
+  resume.quiet = true;
+  resume.resume = true;
+  const Config more = tiny(out, "transformer", {"train.accumulate=2", "train.max_steps=" + std::to_string(step + 5),
+                                                "train.checkpoint_every=5", "train.valid_every=100000"});
+  CHECK(train_model(more, resume).exit_code == 0);
+  CHECK(std::stoll(open_checkpoint(out + "/last.h5")->attribute("step")) == step + 5);
   std::filesystem::remove_all(dir);
 }
