@@ -29,6 +29,13 @@ class Optimizer {
   void save_state(H5File& file, const std::string& group) const;
   /// Restores a state saved by the same optimizer type for the same parameters.
   void load_state(const H5File& file, const std::string& group);
+  /// Every state tensor (slot k of every parameter), e.g. to check that replicas agree.
+  std::vector<const Tensor*> state_tensors() const {
+    std::vector<const Tensor*> out;
+    for (const auto& per_param : slots_)
+      for (const Tensor& t : per_param) out.push_back(&t);
+    return out;
+  }
 
  protected:
   /// Updates one parameter; `slots` are its state tensors (zero-initialised).

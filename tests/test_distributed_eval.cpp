@@ -63,7 +63,7 @@ int mpirun2(const std::vector<std::string>& args, const std::string& tag, std::s
 
 // A tiny copy model trained well enough that some outputs are right and some
 // wrong (metrics neither 0 nor 1), and 37 test pairs: 5 batches of 8, which 2
-// ranks split 2 + 3. Trained once per test process, in DIR/run/last.h5.
+// ranks split 2 + 3, in DIR/run/last.h5.
 const std::string kDir = "test_distributed_eval";
 
 void train_tiny_model(const std::string& dir) {
@@ -84,11 +84,11 @@ void train_tiny_model(const std::string& dir) {
   }
 }
 
-// Trained again when a test before removed it (each test case cleans up after itself).
-std::string tiny_model() {
-  const std::string checkpoint = kDir + "/run/last.h5";
-  if (!std::filesystem::exists(checkpoint)) train_tiny_model(kDir);
-  return checkpoint;
+// Each test case trains its own in its own directory (CTest runs them in
+// parallel, and each cleans up after itself).
+std::string tiny_model(const std::string& dir) {
+  train_tiny_model(dir);
+  return dir + "/run/last.h5";
 }
 
 std::string slurp(const std::string& path) { return Process::slurp(path); }
@@ -129,8 +129,8 @@ TEST_CASE("distributed: the contiguous share of a rank and the exact packing of 
 TEST_CASE("distributed: eval (greedy, beam) and score on 2 ranks print and write exactly what one process does",
           "[distributed][e2e]") {
   if (!have_mpi()) return;
-  const std::string ckpt = tiny_model();
-  const std::string dir = kDir;
+  const std::string dir = kDir + "-eval";
+  const std::string ckpt = tiny_model(dir);
   std::string out1, err1, out2, err2;
   for (const std::vector<std::string>& decode : {std::vector<std::string>{}, std::vector<std::string>{"--beam", "3"}}) {
     const std::string name = decode.empty() ? "greedy" : "beam";
@@ -166,8 +166,8 @@ TEST_CASE("distributed: eval (greedy, beam) and score on 2 ranks print and write
 TEST_CASE("distributed: translate on 2 ranks prints exactly what one process does (greedy, n-best, sampling)",
           "[distributed][e2e]") {
   if (!have_mpi()) return;
-  const std::string ckpt = tiny_model();
-  const std::string dir = kDir;
+  const std::string dir = kDir + "-translate";
+  const std::string ckpt = tiny_model(dir);
   std::string out1, err1, out2, err2;
   for (const std::vector<std::string>& decode :
        {std::vector<std::string>{}, std::vector<std::string>{"--beam", "3", "--n-best", "2"},
@@ -190,8 +190,8 @@ TEST_CASE("distributed: translate on 2 ranks prints exactly what one process doe
 TEST_CASE("distributed: translate on 2 ranks reports a bad line as one process does, and refuses --alignments",
           "[distributed][robust]") {
   if (!have_mpi()) return;
-  const std::string ckpt = tiny_model();
-  const std::string dir = kDir;
+  const std::string dir = kDir + "-badline";
+  const std::string ckpt = tiny_model(dir);
   std::ofstream(dir + "/bad.src") << "abc\nbad\x01line\ncab\n";
   std::string out1, err1, out2, err2;
   const std::vector<std::string> args{"translate", "--checkpoint", ckpt, "--input", dir + "/bad.src", "--batch", "1"};

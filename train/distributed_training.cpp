@@ -142,14 +142,18 @@ void DataParallel::sum_gradients(const std::vector<Variable>& params) {
   started_bytes_ = 0;
 }
 
-void DataParallel::check_replicas(const std::vector<Variable>& params, std::int64_t step) const {
+void DataParallel::check_replicas(const std::vector<Variable>& params, const Optimizer* optimizer,
+                                  std::int64_t step) const {
   if (size() == 1) return;
   std::uint64_t h = 1469598103934665603ull;
   for (const Variable& p : params) h = fnv(p.value().data(), static_cast<std::size_t>(p.numel()) * sizeof(float), h);
+  if (optimizer)
+    for (const Tensor* t : optimizer->state_tensors())
+      h = fnv(t->data(), static_cast<std::size_t>(t->numel()) * sizeof(float), h);
   const std::vector<std::string> all = comm_.gather_all(hex(h));
   for (int r = 1; r < size(); ++r)
-    XSEQ_CHECK(all[static_cast<std::size_t>(r)] == all[0], "after step ", step, " the parameters of rank ", r,
-               " differ from rank 0's (hash ", all[static_cast<std::size_t>(r)], " vs ", all[0],
+    XSEQ_CHECK(all[static_cast<std::size_t>(r)] == all[0], "after step ", step, " the parameters or optimizer state of rank ",
+               r, " differ from rank 0's (hash ", all[static_cast<std::size_t>(r)], " vs ", all[0],
                "): the replicas diverged, a bug; please report it with the config");
 }
 

@@ -15,6 +15,7 @@
 #include "datasets/corpus.hpp"
 #include "framework/autograd.hpp"
 #include "framework/module.hpp"
+#include "framework/optim.hpp"
 #include "train/distributed.hpp"
 
 namespace xseq {
@@ -48,8 +49,8 @@ class DataParallel {
   void sum_gradients(const std::vector<Variable>& params);
   /// Sums a few numbers over the ranks (the update's loss, a stop request).
   void sum(std::vector<double>& values) { comm_.sum(values.data(), values.size()); }
-  /// Stops with an error when the ranks' parameters are no longer bit-identical.
-  void check_replicas(const std::vector<Variable>& params, std::int64_t step) const;
+  /// Stops with an error when the ranks' parameters or optimizer state are no longer bit-identical.
+  void check_replicas(const std::vector<Variable>& params, const Optimizer* optimizer, std::int64_t step) const;
 
   /// Bytes each rank contributed to the last gradient sum; the wall time from the
   /// first bucket's start to the end of the wait; the wait alone (what overlap did

@@ -181,7 +181,7 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
   if (start_file && !options.resume) initialize_from(*start_file);
   if (tc_.ema_decay > 0) ema_ = std::make_unique<ExponentialMovingAverage>(model_->named_parameters(), tc_.ema_decay);
   if (start_file && options.resume) restore(*start_file);
-  parallel_.check_replicas(params_, state_.step);
+  parallel_.check_replicas(params_, optimizer_.get(), state_.step);
   if (!parallel_.writer()) return;
   if (!options.resume) {
     const std::size_t removed = remove_old_step_checkpoints(tc_.out_dir, 0);
@@ -458,7 +458,7 @@ bool Trainer::validate() {
     throw;
   }
   if (ema_) ema_->swap();
-  parallel_.check_replicas(params_, state_.step);
+  parallel_.check_replicas(params_, optimizer_.get(), state_.step);
   nlohmann::ordered_json entry;
   entry["step"] = state_.step;
   entry["valid"] = true;
