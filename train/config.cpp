@@ -508,7 +508,8 @@ void load_config_plugins(Config& c, const toml::table& root, const std::string& 
     std::string name = item.as_string()->get();
     const std::string file_name = std::filesystem::path(name).filename().string();
     bool loaded = false;
-    for (const auto& p : loaded_plugins()) loaded = loaded || p.file_name == file_name;
+    for (const auto& p : loaded_plugins())
+      if (p.file_name == file_name) loaded = true, name = p.path;  // the resolved config names what was loaded
     if (!loaded) {
       if (name.find('/') != std::string::npos && std::filesystem::path(name).is_relative() && !base.empty())
         name = (base / name).string();
