@@ -7,13 +7,17 @@
 #   xseq_add_plugin(glu glu.cpp)          # -> libglu.so
 # A plain add_library(NAME MODULE ...) has no descriptor and is refused at load
 # with a message pointing here.
-set(_XSEQ_PLUGIN_DESCRIPTOR "${CMAKE_CURRENT_LIST_DIR}/xseq_plugin_descriptor.cpp")
-
 function(xseq_add_plugin name)
   if(NOT ARGN)
     message(FATAL_ERROR "xseq_add_plugin(${name}): give the plugin's source files")
   endif()
-  add_library(${name} MODULE ${ARGN} ${_XSEQ_PLUGIN_DESCRIPTOR})
+  # Beside this file, wherever it was included from (a variable set at include
+  # time would stay in xseq's directory scope under add_subdirectory).
+  set(descriptor "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/xseq_plugin_descriptor.cpp")
+  if(NOT EXISTS "${descriptor}")
+    message(FATAL_ERROR "xseq_add_plugin: ${descriptor} is missing (a broken xseq installation)")
+  endif()
+  add_library(${name} MODULE ${ARGN} ${descriptor})
   if(TARGET xseq::xseq_train)
     target_link_libraries(${name} PRIVATE xseq::xseq_train)
   else()

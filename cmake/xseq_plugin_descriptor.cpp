@@ -8,7 +8,6 @@
 #define XSEQ_PLUGIN_VERSION_FOR_TESTS XSEQ_VERSION_STRING
 #endif
 
-extern "C" {
-__attribute__((section("xseq_plugin"), used, visibility("hidden"))) const char xseq_plugin_descriptor[] =
+// Internal linkage (a const at namespace scope); `used` keeps it in the file.
+__attribute__((section("xseq_plugin"), used)) const char xseq_plugin_descriptor[] =
     "xseq-plugin\nversion=" XSEQ_PLUGIN_VERSION_FOR_TESTS "\nabi=" XSEQ_PLUGIN_ABI_STRING "\n";
-}
