@@ -14,13 +14,13 @@
 #include <sstream>
 
 #include "helpers.hpp"
+#include "mpi_process.hpp"
 #include "train/distributed.hpp"
 #include "train/distributed_training.hpp"
 #include "train/trainer.hpp"
 
-extern char** environ;
-
 using namespace xseq;
+using xseq::test::have_mpi;
 
 namespace {
 
@@ -65,63 +65,20 @@ std::string write_config(const Config& c, const std::string& path) {
   return path;
 }
 
-bool have_mpi() {
-  if (mpi_support_built() && std::filesystem::exists(mpiexec_path())) return true;
-  WARN("skipped: this build has no MPI support (install libopenmpi-dev and configure with XSEQ_MPI=ON)");
-  return false;
-}
-
-// Starts mpirun [global options] app [: app ...] as root on 2 cores; stdout and
-// stderr go to <tag>.out and <tag>.err.
-pid_t spawn_mpirun(const std::vector<std::vector<std::string>>& apps, const std::string& tag) {
-  std::vector<std::string> words{mpiexec_path(), "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp"};
+// Starts mpirun with one rank per app (an MPMD list), each `xseq app...`.
+test::Process spawn_mpirun(const std::vector<std::vector<std::string>>& apps, const std::string& tag) {
+  std::vector<std::string> words;
   for (std::size_t a = 0; a < apps.size(); ++a) {
     if (a > 0) words.push_back(":");
-    words.push_back("-np");
-    words.push_back("1");
-    words.push_back(XSEQ_CLI);
+    words.insert(words.end(), {"-np", "1", XSEQ_CLI});
     words.insert(words.end(), apps[a].begin(), apps[a].end());
   }
-  std::vector<std::string> env{"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
-  // In the sanitizer build, LeakSanitizer would fail the ranks on OpenMPI's own
-  // allocations left at MPI_Finalize; xseq's leaks are checked by the in-process tests.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  env.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") + "detect_leaks=0");
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("ASAN_OPTIONS=", 0) != 0) env.push_back(*e);
-  std::vector<char*> argv, envp;
-  for (auto& w : words) argv.push_back(w.data());
-  for (auto& e : env) envp.push_back(e.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  const std::string out_path = tag + ".out", err_path = tag + ".err";
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-// Waits for a spawned mpirun; returns its exit code (128 + signal) and its stderr.
-int wait_mpirun(pid_t pid, const std::string& tag, std::string* err) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::ifstream in(tag + ".err");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (err) *err = text.str();
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (code != 0) UNSCOPED_INFO("mpirun stderr:\n" << text.str());
-  return code;
+  return test::start_mpirun(words, tag);
 }
 
 // mpirun to the end; returns the exit code.
 int mpirun(const std::vector<std::vector<std::string>>& apps, const std::string& tag, std::string* err = nullptr) {
-  return wait_mpirun(spawn_mpirun(apps, tag), tag, err);
+  return test::finish_mpirun(spawn_mpirun(apps, tag), err);
 }
 
 std::vector<std::string> train_args(const std::string& config, const std::string& out) {
@@ -310,17 +267,17 @@ TEST_CASE("distributed: kill -9 of one rank ends the job, last.h5 stays intact a
   const std::string config = write_config(
       tiny(out, "transformer", {"train.max_steps=100000", "train.checkpoint_every=5", "train.valid_every=100000"}),
       dir + "/c.toml");
-  const pid_t job = spawn_mpirun({train_args(config, out), train_args(config, out)}, dir + "/job");
+  const test::Process job = spawn_mpirun({train_args(config, out), train_args(config, out)}, dir + "/job");
   // Wait for a checkpoint, then kill -9 the second rank (a child of mpirun).
   for (int i = 0; i < 600 && !std::filesystem::exists(out + "/last.h5"); ++i) ::usleep(50000);
   REQUIRE(std::filesystem::exists(out + "/last.h5"));
-  std::ifstream children("/proc/" + std::to_string(job) + "/task/" + std::to_string(job) + "/children");
+  std::ifstream children("/proc/" + std::to_string(job.pid) + "/task/" + std::to_string(job.pid) + "/children");
   std::vector<pid_t> ranks;
   for (pid_t p; children >> p;) ranks.push_back(p);
   REQUIRE(ranks.size() == 2);
   ::kill(ranks[1], SIGKILL);
   std::string err;
-  CHECK(wait_mpirun(job, dir + "/job", &err) != 0);
+  CHECK(test::finish_mpirun(job, &err) != 0);
   CHECK(err.find("signal 9") != std::string::npos);
   // The checkpoint on disk is whole: one process resumes from it (2 ranks = accumulate 2).
   const std::int64_t step = std::stoll(open_checkpoint(out + "/last.h5")->attribute("step"));

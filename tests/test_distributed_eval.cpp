@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "helpers.hpp"
+#include "mpi_process.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
 #include "train/distributed.hpp"
@@ -18,46 +19,18 @@
 #include "train/trainer.hpp"
 
 using namespace xseq;
+using xseq::test::have_mpi;
 using xseq::test::Process;
 
 namespace {
 
-bool have_mpi() {
-  if (mpi_support_built() && std::filesystem::exists(mpiexec_path())) return true;
-  WARN("skipped: this build has no MPI support (install libopenmpi-dev and configure with XSEQ_MPI=ON)");
-  return false;
-}
-
-// `mpirun -np 2 ... xseq args...` as root on 2 cores, stdin from /dev/null; output
-// in <tag>.out and <tag>.err; returns the exit code.
+// `mpirun -np 2 xseq args...`; returns the exit code, stdout and stderr.
 int mpirun2(const std::vector<std::string>& args, const std::string& tag, std::string* out, std::string* err) {
-  std::vector<std::string> words{mpiexec_path(), "-np",   "2",    "--oversubscribe", "--bind-to",
-                                 "none",         "--mca", "btl",  "self,tcp",        XSEQ_CLI};
+  std::vector<std::string> words{"-np", "2", XSEQ_CLI};
   words.insert(words.end(), args.begin(), args.end());
-  std::vector<std::string> env{"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
-  const char* asan = std::getenv("ASAN_OPTIONS");  // OpenMPI's allocations left at MPI_Finalize
-  env.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") + "detect_leaks=0");
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("ASAN_OPTIONS=", 0) != 0) env.push_back(*e);
-  std::vector<char*> argv, envp;
-  for (auto& w : words) argv.push_back(w.data());
-  for (auto& e : env) envp.push_back(e.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  Process p;
-  p.out_path = tag + ".out";
-  p.err_path = tag + ".err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, p.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, p.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  REQUIRE(posix_spawn(&p.pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  const int code = p.wait();
+  const Process p = test::start_mpirun(words, tag);
+  const int code = test::finish_mpirun(p, err);
   *out = p.out();
-  *err = p.err();
-  if (code != 0) UNSCOPED_INFO("mpirun stderr:\n" << *err);
   return code;
 }
 
