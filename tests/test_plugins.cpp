@@ -155,6 +155,7 @@ TEST_CASE("plugins: a model type with [model.options], a custom RNN attention sc
   // The options round-trip through the resolved config (what a checkpoint stores).
   CHECK(parse_config(cfg.to_toml(), "again").model.options.options == cfg.model.options.options);
   CHECK(parse_config(base, "m.toml", {"model.options.depth=1"}).model.options.options.at("depth").number() == 1.0);
+  CHECK_THROWS_WITH(parse_config(base, "m.toml", {"model.options.a\xff=1"}), Catch::Contains("is not valid UTF-8"));
   // Option errors name the model type and the key.
   Config missing = parse_config(base, "m.toml");
   CHECK_THAT(error_of([&] { make_model(missing.model, 12, 12, rng); }),

@@ -484,6 +484,7 @@ void override_extra_layers(std::vector<LayerArgs>& out, const std::string& part,
 // --set model.options.KEY=VALUE: one option of the model type (a bare word is a string).
 void override_model_option(Config& c, const std::string& key, const std::string& value, const std::string& at) {
   XSEQ_CHECK(!key.empty(), at, ": expected model.options.KEY=VALUE");
+  XSEQ_CHECK(valid_utf8(key), at, ": model.options.", key, " is not valid UTF-8 text");
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + value);
