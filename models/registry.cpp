@@ -59,4 +59,20 @@ Tensor select_rows(const Tensor& t, const std::vector<std::int64_t>& rows) {
   return out;
 }
 
+SourceWithEos append_source_eos(const IndexTensor& source, const Lengths& lengths) {
+  XSEQ_CHECK(source.shape.ndim() == 2 && static_cast<std::int64_t>(lengths.size()) == source.shape[0],
+             "model: source ids must be (batch, length) with one length per row, got ", source.shape, " and ",
+             lengths.size(), " lengths");
+  const std::int64_t B = source.shape[0], S = source.shape[1];
+  SourceWithEos out{IndexTensor({B, S + 1}, std::vector<std::int32_t>(static_cast<std::size_t>(B * (S + 1)), 0)), lengths};
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int64_t n = lengths[static_cast<std::size_t>(b)];
+    XSEQ_CHECK(n >= 0 && n <= S, "model: source length ", n, " of row ", b, " is outside [0, ", S, "]");
+    std::copy_n(source.data.data() + b * S, n, out.ids.data.data() + b * (S + 1));
+    out.ids.data[static_cast<std::size_t>(b * (S + 1) + n)] = kSourceEosId;
+    ++out.lengths[static_cast<std::size_t>(b)];
+  }
+  return out;
+}
+
 }  // namespace xseq

@@ -59,8 +59,11 @@ RNNAttentionModel::RNNAttentionModel(const ModelConfig& c, std::int64_t source_v
   dropout_ = register_module("dropout", std::make_shared<Dropout>(c.dropout, rng));
 }
 
-RNNAttentionModel::Encoded RNNAttentionModel::run_encoder(const IndexTensor& source, const Lengths& lengths) {
-  XSEQ_CHECK(source.shape.ndim() == 2, "model: source ids must be (batch, length), got ", source.shape);
+RNNAttentionModel::Encoded RNNAttentionModel::run_encoder(const IndexTensor& given, const Lengths& given_lengths) {
+  XSEQ_CHECK(given.shape.ndim() == 2, "model: source ids must be (batch, length), got ", given.shape);
+  const EncoderInput in(given, given_lengths, config_.source_eos);
+  const IndexTensor& source = in.ids;
+  const Lengths& lengths = in.lengths;
   const Recurrent::Result enc = encoder_->forward(dropout_->forward(src_embed_->forward(source)), lengths);
   Variable states = encoder_proj_ ? encoder_proj_->forward(enc.output) : enc.output;
   states = apply_extra_layers(extra_, states, lengths);

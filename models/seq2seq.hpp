@@ -31,6 +31,10 @@ struct ModelConfig {
   std::string attention = "dot";  ///< seed, dot, general, concat, additive
   bool bidirectional = true;
   bool input_feeding = false;
+  /// Both types: append </s> to every source sentence before the encoder (as
+  /// fairseq, Marian and JoeyNMT do), so the decoder can align its own </s>
+  /// with a source position instead of inferring where the source ends.
+  bool source_eos = false;
   /// Extra registered layers applied to the encoder output ([[model.encoder_extra]]).
   std::vector<LayerArgs> encoder_extra;
   /// Extra registered layers on the decoder's hidden states before the output
@@ -82,6 +86,30 @@ std::shared_ptr<Seq2SeqModel> make_model(const ModelConfig& config, std::int64_t
 std::vector<std::string> registered_models();
 /// The model types xseq itself ships (for the docs).
 std::vector<std::string> builtin_models();
+
+/// The id models append for model.source_eos (Vocab::kEos; checked there).
+inline constexpr std::int32_t kSourceEosId = 3;
+
+/// Source ids and lengths with </s> written after each row's last token (B, S + 1);
+/// the attention weights models return then have S + 1 columns, the last
+/// valid one of row b (lengths[b]) being the appended </s>.
+struct SourceWithEos {
+  IndexTensor ids;
+  Lengths lengths;
+};
+SourceWithEos append_source_eos(const IndexTensor& source, const Lengths& lengths);
+
+/// What an encoder reads: the source as given, or with </s> appended when
+/// `append_eos` (model.source_eos); no copy in the first case.
+struct EncoderInput {
+  EncoderInput(const IndexTensor& source, const Lengths& source_lengths, bool append_eos)
+      : owned(append_eos ? append_source_eos(source, source_lengths) : SourceWithEos{}),
+        ids(append_eos ? owned.ids : source),
+        lengths(append_eos ? owned.lengths : source_lengths) {}
+  SourceWithEos owned;
+  const IndexTensor& ids;
+  const Lengths& lengths;
+};
 
 /// Rows `rows` of t along axis 0 (for DecoderState::select).
 Tensor select_rows(const Tensor& t, const std::vector<std::int64_t>& rows);

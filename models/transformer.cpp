@@ -101,8 +101,9 @@ Variable TransformerModel::project(const Variable& h) const {
 
 Variable TransformerModel::logits(const IndexTensor& source, const Lengths& source_lengths,
                                   const IndexTensor& decoder_input, const Lengths& target_lengths) {
-  const Tensor padding = key_padding_mask(source_lengths, source.shape[1]);
-  const Variable memory = encode_memory(source, source_lengths, padding);
+  const EncoderInput in(source, source_lengths, config_.source_eos);
+  const Tensor padding = key_padding_mask(in.lengths, in.ids.shape[1]);
+  const Variable memory = encode_memory(in.ids, in.lengths, padding);
   Variable h = embed(*tgt_embed_, *tgt_pos_, decoder_input, 0);
   for (auto& layer : decoder_)
     h = layer->forward(h, memory, padding, nullptr, MultiHeadAttention::Weights::none).output;
@@ -111,10 +112,11 @@ Variable TransformerModel::logits(const IndexTensor& source, const Lengths& sour
 }
 
 std::unique_ptr<DecoderState> TransformerModel::encode(const IndexTensor& source, const Lengths& source_lengths) {
+  const EncoderInput in(source, source_lengths, config_.source_eos);
   auto state = std::make_unique<TransformerState>();
-  state->padding = key_padding_mask(source_lengths, source.shape[1]);
-  state->memory = encode_memory(source, source_lengths, state->padding);
-  state->lengths = source_lengths;
+  state->padding = key_padding_mask(in.lengths, in.ids.shape[1]);
+  state->memory = encode_memory(in.ids, in.lengths, state->padding);
+  state->lengths = in.lengths;
   state->caches.resize(decoder_.size());
   return state;
 }

@@ -208,6 +208,21 @@ TEST_CASE("fine-tuning: --init-from starts a new run from trained weights with t
                                dir + "/cli", &out, &err) == 2);
     CHECK(err.find("excludes") != std::string::npos);
   }
+  SECTION("train.init_from in the config does what --init-from does; --resume ignores it") {
+    const std::string key = "train.init_from=\"" + dir + "/old/best.h5\"";
+    std::ofstream(dir + "/new.toml") << tiny(dir + "/new", {key}).to_toml();
+    std::string out, err;
+    REQUIRE(xseq::test::run_xseq({"train", dir + "/new.toml", "--set", "train.max_steps=2"}, "", dir + "/cli", &out,
+                                 &err) == 0);
+    CHECK(err.find("initialized from " + dir + "/old/best.h5") != std::string::npos);
+    CHECK(open_checkpoint(dir + "/new/last.h5")->attribute("init_from") == dir + "/old/best.h5");
+    REQUIRE(xseq::test::run_xseq({"train", dir + "/new.toml", "--resume", "--set", "train.max_steps=4"}, "",
+                                 dir + "/cli", &out, &err) == 0);
+    CHECK(err.find("initialized from") == std::string::npos);
+    CHECK(xseq::test::run_xseq({"train", dir + "/new.toml", "--set", "train.init_from=\"nowhere/best.h5\""}, "",
+                               dir + "/cli", &out, &err) == 1);
+    CHECK(err.find("train.init_from = 'nowhere/best.h5' is not a file") != std::string::npos);
+  }
   std::filesystem::remove_all(dir);
 }
 

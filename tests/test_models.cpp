@@ -51,6 +51,36 @@ TEST_CASE("rnn_attention model: every attention, GRU/LSTM, input feeding", "[mod
   }
 }
 
+TEST_CASE("model.source_eos: the encoder reads </s> after each source sentence", "[models]") {
+  const SourceWithEos appended = append_source_eos(test::kSource, test::kSourceLengths);
+  CHECK(appended.ids.shape == Shape{2, 5});
+  CHECK(appended.ids.data == std::vector<std::int32_t>{5, 6, 7, 8, kSourceEosId, 9, 5, kSourceEosId, 0, 0});
+  CHECK(appended.lengths == Lengths{5, 3});
+  CHECK_THROWS_WITH(append_source_eos(test::kSource, {4}),
+                    Catch::Contains("one length per row") && Catch::Contains("1 lengths"));
+  CHECK_THROWS_WITH(append_source_eos(test::kSource, {5, 2}), Catch::Contains("source length 5 of row 0"));
+  for (const char* type : {"transformer", "rnn_attention"}) {
+    DYNAMIC_SECTION(type) {
+      // The same weights with and without the flag: the flagged model on the
+      // plain source must equal the plain model on the appended source.
+      ModelConfig c = test::tiny(type);
+      Rng rng_plain(7), rng_eos(7);
+      auto plain = make_model(c, 10, 11, rng_plain);
+      c.source_eos = true;
+      auto with_eos = make_model(c, 10, 11, rng_eos);
+      plain->eval();
+      with_eos->eval();
+      NoGradGuard no_grad;
+      const Tensor expected =
+          plain->logits(appended.ids, appended.lengths, test::kDecoderInput, test::kTargetLengths).value();
+      const Tensor got =
+          with_eos->logits(test::kSource, test::kSourceLengths, test::kDecoderInput, test::kTargetLengths).value();
+      CHECK(max_abs_diff(expected, got) == 0.0f);
+      require_incremental_matches(*with_eos);
+    }
+  }
+}
+
 TEST_CASE("model registry: user models by name, unknown types listed", "[models]") {
   register_model("test_transformer_alias", [](const ModelConfig& c, std::int64_t sv, std::int64_t tv, Rng& rng) {
     ModelConfig inner = c;

@@ -1,5 +1,6 @@
 #include "tests/helpers.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <xtensor/xmath.hpp>
@@ -56,6 +57,34 @@ TEST_CASE("The caching allocator reuses freed blocks", "[tensor][memory]") {
   const auto after = memory_stats();
   REQUIRE(after.system_allocs == before.system_allocs);
   REQUIRE(after.live_bytes == before.live_bytes);
+}
+
+TEST_CASE("The caching allocator stays within twice the peak and keeps the sizes used last", "[tensor][memory]") {
+  pool_release_cached();
+  const std::int64_t limit = std::clamp<std::int64_t>(2 * memory_stats().peak_live_bytes, std::int64_t(256) << 20,
+                                                      std::int64_t(4) << 30);
+  const std::int64_t group = limit / 8;  // small enough not to raise the peak (and so the limit)
+  // 24 size classes a quarter octave apart from 64 KiB (as batches of changing lengths
+  // make): each allocated `group` bytes at a time, then freed into the cache.
+  std::vector<std::size_t> sizes;
+  for (int k = 0; k < 24; ++k) sizes.push_back(std::size_t(65536) << (k / 4));
+  for (int k = 0; k < 24; ++k) sizes[std::size_t(k)] += sizes[std::size_t(k)] / 4 * std::size_t(k % 4);
+  std::int64_t most_cached = 0;
+  for (const std::size_t size : sizes) {
+    std::vector<void*> blocks(std::size_t(group) / size);
+    for (auto& b : blocks) b = pool_allocate(size);
+    for (auto* b : blocks) pool_deallocate(b, size);
+    most_cached = std::max(most_cached, memory_stats().cached_bytes);
+  }
+  CHECK(24 * group > 2 * limit);  // without eviction the cache would pass the limit
+  CHECK(most_cached <= limit);
+  const MemoryStats before = memory_stats();
+  pool_deallocate(pool_allocate(sizes.back()), sizes.back());  // the newest size is still cached
+  CHECK(memory_stats().system_allocs == before.system_allocs);
+  pool_deallocate(pool_allocate(sizes.front()), sizes.front());  // the oldest was given back
+  CHECK(memory_stats().system_allocs == before.system_allocs + 1);
+  pool_release_cached();
+  CHECK(memory_stats().cached_bytes == 0);
 }
 
 TEST_CASE("Tensors print their shape and values", "[tensor]") {

@@ -40,6 +40,7 @@ struct TrainConfig {
   std::string metric = "exact_match";
   std::int64_t seed = 1, threads = 0;
   std::string out_dir = "runs/run";
+  std::string init_from;  ///< fine-tune from this checkpoint (as --init-from; empty = off; --resume ignores it)
   std::int64_t valid_max_sentences = 0;  ///< greedy-decode at most this many validation sentences (0 = all)
   double max_loss_ratio = 10.0;  ///< divergence stop: loss above ratio x running average (and above ln V); 0 = off
   std::int64_t keep_checkpoints = 0;  ///< keep the last N ckpt-<step>.h5 (0 = none)

@@ -9,6 +9,8 @@
 #include "datasets/vocab.hpp"
 #include "train/sampling.hpp"
 
+static_assert(xseq::kSourceEosId == xseq::Vocab::kEos, "model.source_eos must append the vocabularies' </s>");
+
 namespace xseq {
 namespace {
 

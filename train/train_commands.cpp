@@ -72,13 +72,23 @@ struct TrainFlags {
   int threads = -1;
 };
 
+// --init-from, else train.init_from; --resume continues a run, so it ignores the key.
+std::string start_checkpoint(const TrainFlags& f, const Config& config) {
+  if (!f.init_from.empty() || f.resume) return f.init_from;
+  const std::string& path = config.train.init_from;
+  XSEQ_CHECK(path.empty() || std::filesystem::is_regular_file(path), config.source, ": train.init_from = '", path,
+             "' is not a file (relative to ", std::filesystem::current_path().string(),
+             "): train the model it names first, or give --init-from");
+  return path;
+}
+
 Command add_train(CLI::App& root) {
   auto* cmd = root.add_subcommand("train", "train a model from a config file");
   cmd->footer(
       "The run directory (train.out_dir, or --out) gets config.toml (resolved), log.jsonl,\n"
       "last.h5 and best.h5 (and ckpt-<step>.h5 / averaged.h5 with train.keep_checkpoints /\n"
       "train.average_last). --resume continues from last.h5 exactly where it stopped.\n"
-      "--init-from CKPT starts a new run (fine-tuning) from a trained model's weights, keeping\n"
+      "--init-from CKPT (or train.init_from) starts a new run (fine-tuning) from a trained model's weights, keeping\n"
       "its tokenizer and vocabularies; [model] must match it; optimizer, schedule and step\n"
       "start afresh. Ctrl-C (SIGINT) and SIGTERM save last.h5 and exit (codes 130 and 143).");
   auto f = std::make_shared<TrainFlags>();
@@ -97,7 +107,7 @@ Command add_train(CLI::App& root) {
             const Config config = load_config(f->config_path, sets);
             TrainOptions options;
             options.resume = f->resume;
-            options.init_from = f->init_from;
+            options.init_from = start_checkpoint(*f, config);
             options.communicator = &process_communicator();
             const TrainResult result = train_on_every_rank(config, options);
             const std::string best = config.train.out_dir + "/best.h5";
