@@ -8,7 +8,8 @@
 #
 # With --lengths: the two Transformers trained at each length with a fixed number
 # of target tokens per batch (batch = tokens / length), named <model>@<length>
-# (issue #16; bench/long_sequences.sh has the xseq-only rows and kernels).
+# (issue #16; bench/long_sequences.sh has the xseq-only rows and kernels), plus
+# <model>@32v8000: length 32 with a vocabulary of 8,000 (the output layer's share).
 # Prints a markdown table of medians, each side's fraction of the sgemm ceiling, and
 # one line per model and thread count:
 #   RATIO <model> threads=<T> train=<xseq/pytorch tok/s> decode=<xseq/pytorch tok/s> rss=<xseq/pytorch peak RSS>
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --lengths) lengths="$2"; shift 2 ;;
     --tokens) tokens="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "vs_pytorch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,16 +58,19 @@ mkdir -p "$(dirname "$out")"
 # One benchmark run, its JSON line tagged with the framework and model name.
 run() {  # run xseq|pytorch MODEL[@LENGTH] THREADS [--decode]
   local framework="$1" name="$2" t="$3"; shift 3
-  local m="${name%@*}" len=""
+  local m="${name%@*}" len="" vocab=""
   [ "$m" != "$name" ] && len="${name#*@}"
+  if [[ "$len" == *v* ]]; then vocab="${len#*v}"; len="${len%v*}"; fi  # <model>@<length>v<vocab>
   local extra=(--steps "$steps" --warmup 3)
   [ "${1:-}" = --decode ] && extra=(--decode --steps 3 --warmup 1)
   local json  # assigned apart from `local` so that a failing run stops the script (set -e)
   if [ "$framework" = xseq ]; then
     [ -n "$len" ] && extra+=(--tokens "$tokens" --set "data.max_len=$len")
+    [ -n "$vocab" ] && extra+=(--set "data.vocab_size=$vocab")
     json=$(./build/xseq bench "configs/bench/$m.toml" --threads "$t" "${extra[@]}")
   else
     [ -n "$len" ] && extra+=(--tokens "$tokens" --length "$len")
+    [ -n "$vocab" ] && extra+=(--vocab "$vocab")
     json=$("$PY" bench/pytorch_models.py "$m" --threads "$t" "${extra[@]}")
   fi
   printf '%s\n' "$json" | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read()); r["framework"]=sys.argv[1]; r["name"]=sys.argv[2]; print(json.dumps(r))' "$framework" "$name" >> "$out"
@@ -90,6 +94,7 @@ for rep in $(seq 1 "$reps"); do
     if [ -n "$lengths" ]; then
       for m in transformer-tiny transformer-small; do
         for len in $lengths; do run_pair "$rep" "$m@$len" "$t"; done
+        run_pair "$rep" "$m@32v8000" "$t"  # the output layer's row: length 32, 8,000 words
       done
       continue
     fi

@@ -3,11 +3,16 @@
 # prints a markdown table: config, wall-clock training time (the whole
 # `xseq train` command: data generation, training, validation, the final test
 # evaluation), steps, and the test-set exact match of best.h5 (from log.jsonl).
+# Configs with train.init_from run after the others (they start from their runs).
 #   bash scripts/train_all_configs.sh [configs/x.toml ...] > runs/results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configs=("$@")
-[ ${#configs[@]} -eq 0 ] && configs=(configs/*.toml)
+if [ ${#configs[@]} -eq 0 ]; then
+  # A config with train.init_from continues another config's run (a curriculum),
+  # so those go last, after the runs they start from.
+  configs=($(grep -L '^init_from' configs/*.toml) $(grep -l '^init_from' configs/*.toml))
+fi
 echo "| config | model | training time | steps | test exact match | test token accuracy |"
 echo "|---|---|---|---|---|---|"
 for cfg in "${configs[@]}"; do

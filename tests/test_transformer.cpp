@@ -38,10 +38,12 @@ TEST_CASE("Transformer layers: gradients, pre-norm and post-norm", "[transformer
 TEST_CASE("TransformerEncoderLayer: padding invariance", "[transformer][attention]") {
   Rng rng(52);
   TransformerEncoderLayer enc(8, rng, small(true));
-  enc.eval();  // weights are kept in eval mode only
+  enc.eval();  // weights are kept in eval mode only, and only when asked
   const Tensor x = uniform({2, 4, 8}, rng);
   const Lengths lengths{4, 2};
   const Tensor y = enc.forward(Variable(x), lengths).value();
+  CHECK_FALSE(enc.last_weights().defined());
+  enc.keep_weights(true);
   Tensor padded = uniform({2, 7, 8}, rng, -3.0f, 3.0f);
   for (std::int64_t b = 0; b < 2; ++b) std::copy_n(x.data() + b * 32, lengths[b] * 8, padded.data() + b * 56);
   const Tensor yp = enc.forward(Variable(padded), lengths).value();

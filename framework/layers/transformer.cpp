@@ -24,7 +24,7 @@ Variable TransformerEncoderLayer::forward(const Variable& x, const Tensor& key_p
   using W = MultiHeadAttention::Weights;
   auto self_attention = [&](const Variable& in) {
     AttentionResult r = self_attn_->forward(in, in, in, key_padding, false,
-                                            training() ? W::none : W::averaged);
+                                            keep_weights_ && !training() ? W::averaged : W::none);
     last_weights_ = r.weights;
     return dropout_->forward(r.output);
   };

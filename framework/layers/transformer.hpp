@@ -29,8 +29,14 @@ class TransformerEncoderLayer : public SequenceLayer {
   Variable forward(const Variable& x, const Lengths& lengths) override {
     return forward(x, key_padding_mask(lengths, x.dim(1)));
   }
-  /// The self-attention weights of the last forward call in eval mode (B, T, T),
-  /// head-averaged; undefined after a training-mode call (training skips them).
+  /// Asks eval-mode forward calls to keep their self-attention weights for
+  /// last_weights(). Off by default: the weights are (B, T, T), and asking for
+  /// them takes the materialised O(T^2) kernel instead of the tiled one, which
+  /// on 1,000-token inputs made every encoder pass of decoding page-fault its way
+  /// through hundreds of MB.
+  void keep_weights(bool keep) { keep_weights_ = keep; }
+  /// The head-averaged self-attention weights (B, T, T) of the last eval-mode
+  /// forward call made with keep_weights(true); undefined otherwise.
   const Variable& last_weights() const { return last_weights_; }
 
  private:
@@ -39,6 +45,7 @@ class TransformerEncoderLayer : public SequenceLayer {
   std::shared_ptr<FeedForward> ff_;
   std::shared_ptr<LayerNorm> norm1_, norm2_;
   std::shared_ptr<Dropout> dropout_;
+  bool keep_weights_ = false;
   Variable last_weights_;
 };
 
