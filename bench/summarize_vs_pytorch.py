@@ -28,12 +28,18 @@ def main(path):
         return statistics.median(values) if values else None
 
     order = ["transformer-small", "transformer-tiny", "gru-attn"]  # the order; other names last
-    names = sorted({k[0] for k in runs}, key=lambda n: order.index(n) if n in order else len(order))
+    def sort_key(name):  # <model>[@<length>[v<vocab>]]: the model order, then length, then vocabulary
+        model, _, shape = name.partition("@")
+        length, _, vocab = shape.partition("v")
+        return (order.index(model) if model in order else len(order), model, int(length or 0), int(vocab or 0))
+
+    names = sorted({k[0] for k in runs}, key=sort_key)
     threads_list = sorted({k[2] for k in runs})
     print()
     print("| model | mode | threads | runs | xseq ms/step | PyTorch ms/step | xseq tok/s | PyTorch tok/s | "
-          "speed-up | xseq % of sgemm | PyTorch % of sgemm | xseq peak RSS MB | PyTorch peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "speed-up | xseq GFLOP/s | xseq % of sgemm | PyTorch % of sgemm | xseq tensor peak MB | "
+          "xseq peak RSS MB | PyTorch peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         for mode in ("train", "decode"):
             for t in threads_list:
@@ -43,14 +49,17 @@ def main(path):
                     continue
                 field = "gen_tokens_per_s" if mode == "decode" else "tgt_tokens_per_s"
                 x_tok, p_tok = median(name, mode, t, "xseq", field), median(name, mode, t, "pytorch", field)
-                frac_x = frac_p = "-"
+                frac_x = frac_p = rate = "-"
+                if mode == "train":
+                    rate = f"{gflops_per_step[(name, mode)] / (xs / 1000):.1f}"
                 if mode == "train" and t in ceiling:
                     gf = gflops_per_step[(name, mode)]
                     frac_x = f"{100 * gf / (xs / 1000) / ceiling[t]:.0f}%"
                     frac_p = f"{100 * gf / (pt / 1000) / ceiling[t]:.0f}%"
                 n = len(runs[(name, mode, t, "xseq")])
                 print(f"| {name} | {mode} | {t} | {n} | {xs:.1f} | {pt:.1f} | {x_tok:.0f} | {p_tok:.0f} | "
-                      f"{x_tok / p_tok:.2f}x | {frac_x} | {frac_p} | "
+                      f"{x_tok / p_tok:.2f}x | {rate} | {frac_x} | {frac_p} | "
+                      f"{median(name, mode, t, 'xseq', 'tensor_peak_mb'):.1f} | "
                       f"{median(name, mode, t, 'xseq', 'peak_rss_mb'):.0f} | {median(name, mode, t, 'pytorch', 'peak_rss_mb'):.0f} |")
     print()
     for t in sorted(ceiling):

@@ -274,23 +274,46 @@ TextPair sentence(Rng& rng) {
 
 }  // namespace toy
 
-std::vector<std::string> task_names() { return {"copy", "reverse", "sort", "addition", "dates", "toy-translation"}; }
+namespace {
+
+// The one list of tasks: task_names() (the CLI's and the config's choices) and
+// make_task both read it.
+struct TaskEntry {
+  const char* name;
+  std::function<Generator(const TaskOptions&)> make;
+  const char* tokenizer;  ///< the tokenizer its text is meant for
+};
+
+const std::vector<TaskEntry>& tasks() {
+  static const std::vector<TaskEntry> table = {
+      {"copy", [](const TaskOptions& o) { return symbol_task(o, "copy"); }, "char"},
+      {"reverse", [](const TaskOptions& o) { return symbol_task(o, "reverse"); }, "char"},
+      {"sort", [](const TaskOptions& o) { return symbol_task(o, "sort"); }, "char"},
+      {"addition", [](const TaskOptions& o) { return addition_task(o); }, "char"},
+      {"dates", [](const TaskOptions&) { return dates_task(); }, "char"},
+      {"toy-translation", [](const TaskOptions&) { return Generator(toy::sentence); }, "space"},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> task_names() {
+  std::vector<std::string> names;
+  for (const auto& t : tasks()) names.push_back(t.name);
+  return names;
+}
 
 TaskData make_task(const TaskOptions& o) {
-  Generator gen;
-  TaskData data;
-  data.tokenizer = "char";
-  if (o.name == "copy" || o.name == "reverse" || o.name == "sort") gen = symbol_task(o, o.name);
-  else if (o.name == "addition") gen = addition_task(o);
-  else if (o.name == "dates") gen = dates_task();
-  else if (o.name == "toy-translation") {
-    gen = toy::sentence;
-    data.tokenizer = "space";
-  } else {
+  const auto entry = std::find_if(tasks().begin(), tasks().end(), [&](const TaskEntry& t) { return o.name == t.name; });
+  if (entry == tasks().end()) {
     std::string known;
     for (const auto& n : task_names()) known += (known.empty() ? "" : ", ") + n;
     XSEQ_CHECK(false, "unknown task '", o.name, "' (expected one of: ", known, ")");
   }
+  TaskData data;
+  data.tokenizer = entry->tokenizer;
+  const Generator gen = entry->make(o);
   XSEQ_CHECK(o.train > 0 && o.valid >= 0 && o.test >= 0, "task ", o.name,
              ": sizes must be train > 0, valid >= 0, test >= 0");
   Rng rng(o.seed);

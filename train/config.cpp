@@ -14,6 +14,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "datasets/tasks.hpp"
 #include "framework/error.hpp"
 #include "framework/memory.hpp"
 #include "framework/spelling.hpp"
@@ -169,6 +170,13 @@ Field bool_field(const char* section, const char* key, Sec Config::*sec, bool Se
           [=](const Config& c) { return std::string((c.*sec).*m ? "true" : "false"); }, [](const Value&) { return std::string(); },
           "true, false"};
 }
+// data.task's choices: "" (files) or a task name from datasets/tasks.cpp's one list.
+std::vector<std::string> no_task_or_a_task() {
+  std::vector<std::string> names = task_names();
+  names.insert(names.begin(), "");
+  return names;
+}
+
 template <class Sec>
 Field str_field(const char* section, const char* key, Sec Config::*sec, std::string Sec::*m, std::string doc,
                 std::vector<std::string> choices = {}) {
@@ -218,8 +226,7 @@ const std::vector<Field>& schema() {
       str_field("data", "train", &Config::data, &D::train, "training corpus: a TSV file or `a.src,a.tgt` (or use `task`)"),
       str_field("data", "valid", &Config::data, &D::valid, "validation corpus (same forms)"),
       str_field("data", "test", &Config::data, &D::test, "test corpus (same forms)"),
-      str_field("data", "task", &Config::data, &D::task, "a synthetic task instead of files",
-                {"", "copy", "reverse", "sort", "addition", "dates", "toy-translation"}),
+      str_field("data", "task", &Config::data, &D::task, "a synthetic task instead of files", no_task_or_a_task()),
       int_field("data", "task_train", &Config::data, &D::task_train, "task: training pairs", between(1, kMaxPairs)),
       int_field("data", "task_valid", &Config::data, &D::task_valid, "task: validation pairs", between(1, kMaxPairs)),
       int_field("data", "task_test", &Config::data, &D::task_test, "task: test pairs", between(1, kMaxPairs)),
