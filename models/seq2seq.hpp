@@ -106,6 +106,8 @@ struct EncoderInput {
       : owned(append_eos ? append_source_eos(source, source_lengths) : SourceWithEos{}),
         ids(append_eos ? owned.ids : source),
         lengths(append_eos ? owned.lengths : source_lengths) {}
+  EncoderInput(const EncoderInput&) = delete;  // ids/lengths may point into `owned`
+  EncoderInput& operator=(const EncoderInput&) = delete;
   SourceWithEos owned;
   const IndexTensor& ids;
   const Lengths& lengths;
