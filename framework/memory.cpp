@@ -76,8 +76,8 @@ struct Pool {
     for (const auto& [age, cls] : by_age) {
       if (stats.cached_bytes <= target) break;
       FreeList& list = free_blocks[cls];
+      out.insert(out.end(), list.blocks.begin(), list.blocks.end());  // may throw: count after it
       stats.cached_bytes -= std::int64_t(cls * list.blocks.size());
-      out.insert(out.end(), list.blocks.begin(), list.blocks.end());
       free_blocks.erase(cls);
     }
   }

@@ -31,7 +31,8 @@ struct ModelConfig {
   std::string attention = "dot";  ///< seed, dot, general, concat, additive
   bool bidirectional = true;
   bool input_feeding = false;
-  /// Both types: append </s> to every source sentence before the encoder (as
+  /// transformer and rnn_attention (a registered type may read it too): append
+  /// </s> to every source sentence before the encoder (as
   /// fairseq, Marian and JoeyNMT do), so the decoder can align its own </s>
   /// with a source position instead of inferring where the source ends.
   bool source_eos = false;
@@ -57,7 +58,7 @@ class DecoderState {
 
 struct DecodeStep {
   Variable log_probs;  ///< (B, V) log-softmax of the next token
-  Variable attention;       ///< (B, S) attention over the source (head-averaged, last layer)
+  Variable attention;       ///< (B, S) attention over the source (head-averaged, last layer; S + 1 with model.source_eos)
   Variable head_attention;  ///< (B, heads, S) per head, for multi-head models (else undefined)
 };
 

@@ -11,7 +11,7 @@ configs=("$@")
 if [ ${#configs[@]} -eq 0 ]; then
   # A config with train.init_from continues another config's run (a curriculum),
   # so those go last, after the runs they start from.
-  configs=($(grep -L '^init_from' configs/*.toml) $(grep -l '^init_from' configs/*.toml))
+  configs=($(grep -L '^init_from' configs/*.toml || true) $(grep -l '^init_from' configs/*.toml || true))
 fi
 echo "| config | model | training time | steps | test exact match | test token accuracy |"
 echo "|---|---|---|---|---|---|"

@@ -193,7 +193,7 @@ TEST_CASE("fine-tuning: --init-from starts a new run from trained weights with t
     TrainOptions o = quiet();
     o.init_from = dir + "/old/best.h5";
     CHECK_THROWS_WITH(train_model(tiny(dir + "/new", {"model.ff_dim=48"}), o),
-                      Catch::Contains("--init-from: the model of tiny.toml does not match") &&
+                      Catch::Contains("--init-from / train.init_from: the model of tiny.toml does not match") &&
                           Catch::Contains("has shape (64, 32) but the model's is (48, 32)"));
   }
   SECTION("new data is encoded with the old vocabulary; unknown tokens are reported") {

@@ -276,7 +276,7 @@ const std::vector<Field>& schema() {
       bool_field("model", "tie_output", &Config::model, &M::tie_output,
                  "transformer: output projection = target embedding transposed"),
       bool_field("model", "source_eos", &Config::model, &M::source_eos,
-                 "both types: append </s> to every source sentence (the decoder can align its own </s> with it)"),
+                 "transformer, rnn_attention: append </s> to every source sentence (the decoder can align its own </s> with it)"),
       bool_field("model", "norm_first", &Config::model, &M::norm_first, "transformer: pre-norm (false = post-norm)"),
       str_field("model", "activation", &Config::model, &M::activation, "transformer: feed-forward activation",
                 {"relu", "gelu"}),

@@ -215,7 +215,7 @@ std::unique_ptr<H5File> Trainer::open_start_checkpoint(std::unique_ptr<TextPipel
   pipeline = std::make_unique<TextPipeline>(TextPipeline::load(*file));
   if (!options_.init_from.empty()) {
     XSEQ_CHECK(pipeline->tokenizer->name() == config_.data.tokenizer || config_.data.tokenizer.empty(),
-               config_.source, ": data.tokenizer = \"", config_.data.tokenizer, "\" but --init-from '", path,
+               config_.source, ": data.tokenizer = \"", config_.data.tokenizer, "\" but --init-from / train.init_from '", path,
                "' was trained with the \"", pipeline->tokenizer->name(),
                "\" tokenizer, which fine-tuning keeps (set data.tokenizer to match)");
   }
@@ -228,7 +228,7 @@ void Trainer::initialize_from(const H5File& checkpoint) {
   try {
     load_inference_parameters(checkpoint, *model_);
   } catch (const Error& e) {
-    XSEQ_CHECK(false, "--init-from: the model of ", config_.source, " does not match: ", e.what());
+    XSEQ_CHECK(false, "--init-from / train.init_from: the model of ", config_.source, " does not match: ", e.what());
   }
   say("initialized from " + checkpoint.path() + " (" + inference_group(checkpoint) +
       " weights, its tokenizer and vocabularies; optimizer, schedule and step start afresh)");
