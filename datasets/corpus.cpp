@@ -1,5 +1,7 @@
 #include "datasets/corpus.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <cstdio>
@@ -324,5 +326,28 @@ std::string CorpusStats::to_text() const {
   }
   return out.str();
 }
+
+std::string corpus_stats_json(const CorpusStats& stats, double padding_bucketed, double padding_unbucketed) {
+  nlohmann::ordered_json json;
+  json["pairs"] = stats.pairs;
+  for (const auto& [name, side] : {std::pair{"source", &stats.source}, std::pair{"target", &stats.target}}) {
+    auto& s = json[name];
+    s["tokens"] = side->tokens;
+    s["types"] = side->distinct;
+    s["mean"] = side->mean;
+    s["p50"] = side->p50;
+    s["p90"] = side->p90;
+    s["p99"] = side->p99;
+    s["max"] = side->max;
+  }
+  if (stats.valid_source_coverage >= 0) {
+    json["valid_source_coverage"] = stats.valid_source_coverage;
+    json["valid_target_coverage"] = stats.valid_target_coverage;
+  }
+  json["padding_bucketed"] = padding_bucketed;
+  json["padding_unbucketed"] = padding_unbucketed;
+  return json.dump();
+}
+
 
 }  // namespace xseq

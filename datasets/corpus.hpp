@@ -141,9 +141,12 @@ struct CorpusStats {
   /// Share of validation tokens (per side) that the training data contains
   /// (-1 when no validation set was given).
   double valid_source_coverage = -1.0, valid_target_coverage = -1.0;
-  std::string to_text() const;  ///< (JSON: corpus_stats_json in train/data_commands.hpp)
+  std::string to_text() const;  ///< (JSON: corpus_stats_json below)
 };
 
 CorpusStats corpus_stats(const ParallelText& train, const Tokenizer& tokenizer, const ParallelText* valid);
+
+/// What `xseq data stats --json` prints: the statistics and the batch padding.
+std::string corpus_stats_json(const CorpusStats& stats, double padding_bucketed, double padding_unbucketed);
 
 }  // namespace xseq

@@ -1,4 +1,4 @@
-// Checkpoint loading (framework/checkpoint.hpp, train/prepared_data.hpp) on
+// Checkpoint loading (framework/checkpoint.hpp, config/prepared_data.hpp) on
 // the input written to an in-memory file: open_checkpoint, then each part a
 // resume or an evaluation reads (parameters, generator states, optimizer
 // state, text pipeline, stored config), each on its own so that one rejected
@@ -10,7 +10,7 @@
 #include "framework/error.hpp"
 #include "fuzz_util.hpp"
 #include "tiny_model.hpp"
-#include "train/prepared_data.hpp"
+#include "config/prepared_data.hpp"
 
 namespace {
 

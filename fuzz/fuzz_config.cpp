@@ -1,4 +1,4 @@
-// The TOML config parser (train/config.hpp parse_config), with optional
+// The TOML config parser (config/config.hpp parse_config), with optional
 // `--set` overrides: lines after a "\n#overrides\n" line are passed as
 // "section.key=value" overrides. A config that parses must round-trip:
 // checkpoints store to_toml() and evaluation parses it again.
@@ -8,7 +8,7 @@
 
 #include "framework/error.hpp"
 #include "fuzz_util.hpp"
-#include "train/config.hpp"
+#include "config/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace xseq;

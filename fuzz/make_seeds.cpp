@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tiny_model.hpp"
-#include "train/prepared_data.hpp"
+#include "config/prepared_data.hpp"
 
 using namespace xseq;
 

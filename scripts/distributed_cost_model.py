@@ -6,7 +6,7 @@ Inputs (edit them, or pass --measured-ms / --gflops):
   * compute time of one step on one machine: measured `xseq bench` ms_per_step of
     configs/bench/transformer-small.toml at 2 threads (README.md, "Against PyTorch"),
     434.0 ms for 69.7 GFLOP = 161 GFLOP/s; the d512 6+6 model's step is its analytic
-    FLOP count (train/bench_command.cpp's formula) at that rate;
+    FLOP count (cli/bench_command.cpp + train/bench.cpp's formula) at that rate;
   * gradient bytes: 4 x the parameter count (formula below, checked against the count
     `xseq train` prints);
   * ring allreduce: 2(N-1)/N x bytes / bandwidth + 2(N-1) x buckets x latency.

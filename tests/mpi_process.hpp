@@ -8,7 +8,7 @@
 
 #include "helpers.hpp"
 #include "process.hpp"
-#include "train/distributed.hpp"
+#include "framework/distributed.hpp"
 
 namespace xseq::test {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "train/cli.hpp"
+#include "cli/cli.hpp"
 
 extern char** environ;
 

@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "helpers.hpp"
-#include "train/config.hpp"
+#include "config/config.hpp"
 
 using namespace xseq;
 

@@ -4,7 +4,6 @@
 
 #include "datasets/corpus.hpp"
 #include "helpers.hpp"
-#include "train/data_commands.hpp"
 
 using namespace xseq;
 

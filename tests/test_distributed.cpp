@@ -15,7 +15,7 @@
 
 #include "helpers.hpp"
 #include "mpi_process.hpp"
-#include "train/distributed.hpp"
+#include "framework/distributed.hpp"
 #include "train/distributed_training.hpp"
 #include "train/trainer.hpp"
 

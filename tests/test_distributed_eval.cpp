@@ -14,8 +14,8 @@
 #include "mpi_process.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
-#include "train/distributed.hpp"
-#include "train/distributed_gather.hpp"
+#include "framework/distributed.hpp"
+#include "framework/distributed_gather.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;

@@ -2,12 +2,12 @@
 #include <cstdio>
 
 #include "helpers.hpp"
-#include "train/bench_command.hpp"
-#include "train/cli.hpp"
-#include "train/eval_commands.hpp"
-#include "train/attention_svg.hpp"
-#include "train/evaluation.hpp"
-#include "train/report.hpp"
+#include "models/flops.hpp"
+#include "cli/cli.hpp"
+#include "eval/attention_svg.hpp"
+#include "eval/evaluation.hpp"
+#include "eval/report.hpp"
+#include "train/averaging.hpp"
 
 using namespace xseq;
 

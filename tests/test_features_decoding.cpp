@@ -13,11 +13,13 @@
 #include "helpers.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
-#include "train/cli.hpp"
-#include "train/ensemble.hpp"
-#include "train/evaluation.hpp"
-#include "train/sampling.hpp"
+#include "cli/cli.hpp"
+#include "decode/ensemble.hpp"
+#include "eval/evaluation.hpp"
+#include "decode/sampling.hpp"
 #include "train/trainer.hpp"
+#include "decode/trained_model.hpp"
+#include "decode/scoring.hpp"
 
 using namespace xseq;
 using xseq::test::run_cli;

@@ -14,8 +14,9 @@
 #include "process.hpp"
 #include "tiny_config.hpp"
 #include "train/averaging.hpp"
-#include "train/report.hpp"
+#include "eval/report.hpp"
 #include "train/trainer.hpp"
+#include "decode/trained_model.hpp"
 
 using namespace xseq;
 

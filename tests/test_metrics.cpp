@@ -1,7 +1,7 @@
 // BLEU and chrF against sacreBLEU 2.6.0's numbers (scripts/sacrebleu_reference.py
 // prints them; the corpora below are the same).
 #include "helpers.hpp"
-#include "train/metrics.hpp"
+#include "eval/metrics.hpp"
 
 using namespace xseq;
 

@@ -10,7 +10,7 @@
 
 #include "helpers.hpp"
 #include "process.hpp"
-#include "train/config.hpp"
+#include "config/config.hpp"
 
 using namespace xseq;
 using xseq::test::run_xseq;

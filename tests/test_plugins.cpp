@@ -14,7 +14,7 @@
 #include "model_checks.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
-#include "train/config.hpp"
+#include "config/config.hpp"
 
 using namespace xseq;
 using xseq::test::run_cli;

@@ -9,7 +9,7 @@
 #include "helpers.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
-#include "train/cli.hpp"
+#include "cli/cli.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;
@@ -58,6 +58,17 @@ TEST_CASE("flags are typed and range-checked: bad values are command-line errors
   CHECK(run_cli({"demo", "--steps", "-1"}) == 2);
   CHECK(run_cli({"version"}) == 0);
   CHECK(run_cli({"train", "--help"}) == 0);
+}
+
+TEST_CASE("an unknown command is named, with the closest command and the list of commands", "[robust][cli]") {
+  const std::string& dir = tiny_run();
+  std::string out, err;
+  CHECK(run_xseq({"trian", "x.toml"}, "", dir + "/u1", &out, &err) == 2);
+  CHECK(err.find("error: unknown command 'trian'; did you mean 'train'?") != std::string::npos);
+  CHECK(err.find("commands: train, config, translate, eval, score") != std::string::npos);
+  CHECK(run_xseq({"frobnicate"}, "", dir + "/u2", &out, &err) == 2);
+  CHECK(err.find("error: unknown command 'frobnicate'\n") != std::string::npos);  // nothing near: no guess
+  CHECK(err.find("commands: ") != std::string::npos);
 }
 
 TEST_CASE("a failure while running is one error line and exit code 1", "[robust][cli]") {

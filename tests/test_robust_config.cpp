@@ -13,8 +13,8 @@
 
 #include "framework/memory.hpp"
 #include "helpers.hpp"
-#include "train/cli.hpp"
-#include "train/config.hpp"
+#include "cli/cli.hpp"
+#include "config/config.hpp"
 
 using namespace xseq;
 

@@ -11,9 +11,10 @@
 #include "helpers.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
-#include "train/evaluation.hpp"
-#include "train/report.hpp"
+#include "eval/evaluation.hpp"
+#include "eval/report.hpp"
 #include "train/trainer.hpp"
+#include "decode/trained_model.hpp"
 
 using namespace xseq;
 

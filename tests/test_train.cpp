@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "helpers.hpp"
-#include "train/cli.hpp"
-#include "train/evaluation.hpp"
-#include "train/report.hpp"
+#include "cli/cli.hpp"
+#include "eval/evaluation.hpp"
+#include "eval/report.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "train/prepared_data.hpp"
+#include "decode/trained_model.hpp"
 
 namespace xseq {
 namespace {

@@ -16,7 +16,7 @@
 #include "framework/autograd.hpp"
 #include "framework/module.hpp"
 #include "framework/optim.hpp"
-#include "train/distributed.hpp"
+#include "framework/distributed.hpp"
 
 namespace xseq {
 

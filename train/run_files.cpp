@@ -8,7 +8,7 @@
 
 #include "framework/checkpoint.hpp"
 #include "framework/error.hpp"
-#include "train/report.hpp"
+#include "eval/report.hpp"
 
 namespace xseq {
 

@@ -22,7 +22,7 @@
 #include "framework/parallel.hpp"
 #include "train/averaging.hpp"
 #include "train/distributed_training.hpp"
-#include "train/evaluation.hpp"
+#include "eval/evaluation.hpp"
 #include "train/run_files.hpp"
 
 namespace xseq {

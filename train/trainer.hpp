@@ -7,8 +7,8 @@
 #include <map>
 #include <string>
 
-#include "train/config.hpp"
-#include "train/prepared_data.hpp"
+#include "config/config.hpp"
+#include "config/prepared_data.hpp"
 
 namespace xseq {
 

@@ -2,7 +2,7 @@
 // 0 = every check passed (run by CTest and by xseq's CI).
 #include <cstdio>
 
-#include <train/config.hpp>
+#include <config/config.hpp>
 
 #include "highway.hpp"
 

@@ -1,0 +1,27 @@
+// The text pipeline of a model (tokenizer + vocabularies) and how a checkpoint
+// stores it, so that decoding rebuilds exactly the pipeline training used.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/tokenizer.hpp"
+#include "datasets/vocab.hpp"
+#include "framework/checkpoint.hpp"
+
+namespace xseq {
+
+/// The text pipeline of a model: tokenizer + vocabularies.
+struct TextPipeline {
+  std::shared_ptr<Tokenizer> tokenizer;  ///< both sides
+  Vocab source_vocab, target_vocab;
+  /// Ids -> text (stops at </s>; skips <pad>, <s>).
+  std::string detokenize(const std::vector<std::int32_t>& ids) const;
+  /// Stores the pipeline in checkpoint extras (vocab/src, vocab/tgt, tokenizer/*).
+  void save(CheckpointExtras& extras) const;
+  static TextPipeline load(const H5File& checkpoint);
+};
+
+}  // namespace xseq

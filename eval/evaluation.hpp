@@ -1,0 +1,40 @@
+// Metrics of a model on a test set: teacher-forced loss, perplexity and token
+// accuracy; decoded exact match and token error rate; decoding speed.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "decode/decoding.hpp"
+#include "config/prepared_data.hpp"
+
+namespace xseq {
+
+class Communicator;
+
+struct EvalOptions {
+  std::int64_t batch_size = 64;
+  std::int64_t max_sentences = 0;  ///< decode at most this many sentences (0 = all)
+  DecodeOptions decode;
+  /// When set, receives each decoded sentence's text, indexed like `text` (pair order).
+  std::vector<std::string>* hypotheses = nullptr;
+  /// Under mpirun (more than one rank): this rank decodes a contiguous share of the
+  /// batches of one process, and every rank returns the metrics (and hypotheses) of
+  /// the whole set, equal to one process's (docs/distributed.md). nullptr: this process only.
+  Communicator* communicator = nullptr;
+};
+
+/// Levenshtein distance between two token sequences.
+std::int64_t edit_distance(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b);
+
+/// loss and perplexity (teacher forced, per target token incl. </s>), token_accuracy
+/// (teacher forced), and over the decoded sentences: exact_match (detokenised output ==
+/// reference text), token_error_rate (edit distance over reference tokens), bleu and
+/// chrf (sacreBLEU's corpus BLEU and chrF2 on the detokenised text),
+/// sentences, sentences_per_s and tokens_per_s (generated tokens incl. </s>).
+std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline,
+                                       const TokenizedCorpus& corpus, const ParallelText& text,
+                                       const EvalOptions& options);
+
+}  // namespace xseq
