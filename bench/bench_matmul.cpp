@@ -10,6 +10,11 @@
 // the packed-head row stride 128), against the ceiling: whether a hand-written
 // micro-kernel could win there (docs/bench.md, "Long sequences").
 //   build/bench_matmul --tiles
+// With --invariant: single-threaded GFLOP/s of the two kernels behind
+// xseq::gemm on decoding shapes (rows = sentences x beams; the linear layers'
+// x W^T and a P V product): OpenBLAS against the batch-invariant kernel that
+// decoding uses (framework/blas.hpp), alternating, best of --repeats.
+//   build/bench_matmul --invariant
 #include <cblas.h>
 
 #include <algorithm>
@@ -20,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "framework/blas.hpp"
 #include "framework/xseq.hpp"
 
 namespace {
@@ -98,6 +104,41 @@ int print_tiles(int repeats) {
   return print_ceiling(1, repeats);
 }
 
+int print_invariant(int repeats) {
+  xseq::set_num_threads(1);
+  struct Case { bool tb; std::int64_t M, N, K; const char* what; };
+  const Case cases[] = {
+      {true, 1, 256, 256, "x W^T, d 256"},        {true, 1, 1024, 256, "x W^T, ff 1024"},
+      {true, 1, 8000, 256, "x W^T, vocab 8000"},  {true, 32, 256, 256, "x W^T, d 256"},
+      {true, 32, 1024, 256, "x W^T, ff 1024"},    {true, 32, 256, 1024, "x W^T, ff back"},
+      {true, 32, 8000, 256, "x W^T, vocab 8000"}, {true, 160, 256, 256, "x W^T, d 256"},
+      {true, 160, 1024, 256, "x W^T, ff 1024"},   {true, 2048, 256, 256, "x W^T (encoder)"},
+      {true, 2048, 1024, 256, "x W^T (encoder)"}, {true, 1, 40, 64, "q K^T, one head"},
+      {false, 1, 64, 40, "P V, one head"},         {false, 64, 64, 256, "P V, tile"},
+  };
+  std::printf("| product | M x N x K | OpenBLAS GFLOP/s | batch-invariant GFLOP/s | ratio |\n|---|---|---|---|---|\n");
+  for (const Case& c : cases) {
+    xseq::Rng rng(1);
+    std::vector<float> a(std::size_t(c.M * c.K)), b(std::size_t(c.K * c.N)), out(std::size_t(c.M * c.N));
+    for (auto& x : a) x = rng.uniform(-1, 1);
+    for (auto& x : b) x = rng.uniform(-1, 1);
+    const std::int64_t ldb = c.tb ? c.K : c.N;
+    auto product = [&](xseq::GemmKernel kernel) {
+      return [&, kernel] {
+        for (int r = 0; r < 20; ++r)
+          xseq::gemm(kernel, false, c.tb, c.M, c.N, c.K, 1.0f, a.data(), c.K, b.data(), ldb, 0.0f, out.data(), c.N);
+      };
+    };
+    const auto [blas, inv] =
+        best_alternating(product(xseq::GemmKernel::blas), product(xseq::GemmKernel::batch_invariant), repeats);
+    const double flop = 20 * 2.0 * double(c.M) * double(c.N) * double(c.K);
+    std::printf("| %s | %lld x %lld x %lld | %.1f | %.1f | %.2f |\n", c.what, (long long)c.M, (long long)c.N,
+                (long long)c.K, flop / blas * 1e-9, flop / inv * 1e-9, blas / inv);
+  }
+  std::printf("\nbatch-invariant kernel: %s\n", xseq::gemm_kernel_name(xseq::GemmKernel::batch_invariant).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,8 +149,12 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--ceiling") == 0) ceiling_threads = std::atoi(argv[i + 1]);
   }
   if (ceiling_threads > 0) return print_ceiling(ceiling_threads, repeats);
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--tiles") == 0) return print_tiles(repeats);
+    if (std::strcmp(argv[i], "--invariant") == 0) return print_invariant(repeats);
+  }
+  // xseq::matmul here measures the framework's overhead over the same sgemm.
+  xseq::set_gemm_kernel_override(xseq::GemmKernelOverride::blas);
 
   struct Case { std::int64_t M, N, K; };
   const Case cases[] = {{1024, 1024, 1024}, {2048, 256, 1024}, {2048, 1024, 256}};

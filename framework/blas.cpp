@@ -3,6 +3,11 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <atomic>
+
+#include "framework/autograd.hpp"
+#include "framework/kernels/invariant_gemm.hpp"
+
 namespace xseq {
 
 namespace {
@@ -19,7 +24,24 @@ void blas_gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::
 // Below this many rows per thread a row split loses to one BLAS call.
 constexpr std::int64_t kMinRowsPerThread = 16;
 
+std::atomic<GemmKernelOverride> g_override{GemmKernelOverride::automatic};
+
 }  // namespace
+
+GemmKernel gemm_kernel() {
+  switch (g_override.load(std::memory_order_relaxed)) {
+    case GemmKernelOverride::blas: return GemmKernel::blas;
+    case GemmKernelOverride::batch_invariant: return GemmKernel::batch_invariant;
+    default: return grad_enabled() ? GemmKernel::blas : GemmKernel::batch_invariant;
+  }
+}
+
+void set_gemm_kernel_override(GemmKernelOverride kernel) { g_override.store(kernel, std::memory_order_relaxed); }
+
+std::string gemm_kernel_name(GemmKernel kernel) {
+  if (kernel == GemmKernel::blas) return "blas";
+  return std::string("batch_invariant (") + detail::invariant_gemm_isa() + ")";
+}
 
 void gemm_rows(int part, int parts, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
                float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
@@ -33,6 +55,14 @@ void gemm_rows(int part, int parts, bool trans_a, bool trans_b, std::int64_t M, 
 void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
           const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
           std::int64_t ldc) {
+  gemm(gemm_kernel(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm(GemmKernel kernel, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+          float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+          std::int64_t ldc) {
+  if (kernel == GemmKernel::batch_invariant)
+    return detail::invariant_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (threads > 1 && M >= kMinRowsPerThread * threads) {
 #pragma omp parallel num_threads(threads)
@@ -51,15 +81,16 @@ void gemm_batched(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M
   // Below ~2 MFLOP per product, one BLAS call cannot keep two threads busy:
   // parallelise over the batch instead (BLAS sees omp_in_parallel and stays serial).
   // A shared output (stride_c == 0) accumulates over the batch, so it stays serial.
+  const GemmKernel kernel = gemm_kernel();  // read here: the loop's threads do not see NoGradGuard
   const bool small = 2.0 * double(M) * double(N) * double(K) < 2.0e6;
   if (small && batch > 1 && stride_c != 0) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t b = 0; b < batch; ++b)
-      gemm(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
+      gemm(kernel, trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
            C + b * stride_c, N);
   } else {
     for (std::int64_t b = 0; b < batch; ++b)
-      gemm(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
+      gemm(kernel, trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
            C + b * stride_c, N);
   }
 }

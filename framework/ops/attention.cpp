@@ -50,7 +50,7 @@ void softmax_rows(float* S, const AttentionShape& s, const float* padding, bool 
       std::fill(row, row + s.Tk, 0.0f);
       continue;
     }
-    detail::exp_normalize(row, visible, mx);
+    detail::exp_normalize(row, visible, mx);  // padding at the row's end stays out of the sum
     std::fill(row + visible, row + s.Tk, 0.0f);
   }
 }
@@ -82,9 +82,9 @@ AttentionShape check_shapes(const char* op, const Variable& q, const Variable& k
 }
 
 // P = softmax(scale Q K^T + mask) for one (batch, head) pair, into Pp (Tq x Tk).
-void pair_weights(const AttentionShape& s, std::int64_t pair, const float* q, const float* k, const float* padding,
-                  bool causal, float* Pp) {
-  gemm(false, true, s.Tq, s.Tk, s.dk, 1.0f / std::sqrt(float(s.dk)), q + s.q_at(pair), s.ldq(), k + s.k_at(pair),
+void pair_weights(GemmKernel kernel, const AttentionShape& s, std::int64_t pair, const float* q, const float* k,
+                  const float* padding, bool causal, float* Pp) {
+  gemm(kernel, false, true, s.Tq, s.Tk, s.dk, 1.0f / std::sqrt(float(s.dk)), q + s.q_at(pair), s.ldq(), k + s.k_at(pair),
        s.ldq(), 0.0f, Pp, s.Tk);
   softmax_rows(Pp, s, padding ? padding + (pair / s.heads) * s.Tk : nullptr, causal);
 }
@@ -104,11 +104,11 @@ void pair_weights_backward(const AttentionShape& s, std::int64_t pair, const flo
   }
   const float scale = 1.0f / std::sqrt(float(s.dk));
   if (dq)
-    gemm(false, false, s.Tq, s.dk, s.Tk, scale, dP, s.Tk, k + s.k_at(pair), s.ldq(), beta_q, dq + s.q_at(pair),
-         s.ldq());
+    gemm(GemmKernel::blas, false, false, s.Tq, s.dk, s.Tk, scale, dP, s.Tk, k + s.k_at(pair), s.ldq(), beta_q,
+         dq + s.q_at(pair), s.ldq());
   if (dk)
-    gemm(true, false, s.Tk, s.dk, s.Tq, scale, dP, s.Tk, q + s.q_at(pair), s.ldq(), beta_k, dk + s.k_at(pair),
-         s.ldq());
+    gemm(GemmKernel::blas, true, false, s.Tk, s.dk, s.Tq, scale, dP, s.Tk, q + s.q_at(pair), s.ldq(), beta_k,
+         dk + s.k_at(pair), s.ldq());
 }
 
 }  // namespace
@@ -135,9 +135,13 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
   const std::uint64_t seed = dropping ? rng->seed() : 0;
   const std::uint64_t first = dropping ? rng->reserve(std::uint64_t(s.pairs() * s.Tq * s.Tk)) : 0;
   const detail::DropoutMask mask(dropping ? dropout_p : 0.0f, seed, first);
-  // Weights asked for (alignments, heatmaps) come from the materialised kernel.
-  if (!weights && detail::use_tiled_attention(s))
-    return detail::tiled_attention(q, k, v, s, key_padding, causal, dropping, mask);
+  // Read once here: the pair loop's threads do not see this thread's NoGradGuard.
+  const GemmKernel kernel = gemm_kernel();
+  // In training, weights asked for (alignments, heatmaps) come from the
+  // materialised kernel; inference tiles always and derives them from the
+  // logsumexp (the same weights the output used, whatever the batch).
+  if (detail::use_tiled_attention(s, kernel) && (!weights || kernel == GemmKernel::batch_invariant))
+    return detail::tiled_attention(q, k, v, s, key_padding, causal, dropping, mask, kernel, weights);
 
   Tensor P({s.B, heads, s.Tq, s.Tk});
   Tensor out({s.B, s.Tq, s.ldv()});
@@ -151,14 +155,14 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
 #pragma omp for schedule(static)
     for (std::int64_t pair = 0; pair < s.pairs(); ++pair) {
       float* Pp = P.data() + s.p_offset(pair);
-      pair_weights(s, pair, pq, pk, pad, causal, Pp);
+      pair_weights(kernel, s, pair, pq, pk, pad, causal, Pp);
       const float* W = Pp;
       if (dropping) {
         drop(mask, Pp, dropped.data(), s.Tq * s.Tk, std::uint64_t(s.p_offset(pair)));
         W = dropped.data();
       }
-      gemm(false, false, s.Tq, s.dv, s.Tk, 1.0f, W, s.Tk, pv + s.v_at(pair), s.ldv(), 0.0f, out.data() + s.o_at(pair),
-           s.ldv());
+      gemm(kernel, false, false, s.Tq, s.dv, s.Tk, 1.0f, W, s.Tk, pv + s.v_at(pair), s.ldv(), 0.0f,
+           out.data() + s.o_at(pair), s.ldv());
     }
   }
   if (weights) *weights = P;
@@ -183,9 +187,11 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
           W = dropped.data();
         }
         if (g.data[2])  // dV = Pd^T dO
-          gemm(true, false, s.Tk, s.dv, s.Tq, 1.0f, W, s.Tk, dO, s.ldv(), g.beta[2], g.data[2] + s.v_at(pair), s.ldv());
+          gemm(GemmKernel::blas, true, false, s.Tk, s.dv, s.Tq, 1.0f, W, s.Tk, dO, s.ldv(), g.beta[2],
+               g.data[2] + s.v_at(pair), s.ldv());
         if (!g.data[0] && !g.data[1]) continue;
-        gemm(false, true, s.Tq, s.Tk, s.dv, 1.0f, dO, s.ldv(), pv + s.v_at(pair), s.ldv(), 0.0f, dP.data(), s.Tk);
+        gemm(GemmKernel::blas, false, true, s.Tq, s.Tk, s.dv, 1.0f, dO, s.ldv(), pv + s.v_at(pair), s.ldv(), 0.0f,
+             dP.data(), s.Tk);
         if (dropping) drop(mask, dP.data(), dP.data(), n, std::uint64_t(s.p_offset(pair)));
         pair_weights_backward(s, pair, Pp, dP.data(), pq, pk, g.data[0], g.beta[0], g.data[1], g.beta[1]);
       }
@@ -198,9 +204,10 @@ Variable attention_weights(const Variable& q, const Variable& k, std::int64_t he
   const AttentionShape s = check_shapes("attention_weights", q, k, nullptr, heads, key_padding, causal);
   Tensor P({s.B, heads, s.Tq, s.Tk});
   const float* pad = key_padding.defined() ? key_padding.data() : nullptr;
+  const GemmKernel kernel = gemm_kernel();
 #pragma omp parallel for schedule(static)
   for (std::int64_t pair = 0; pair < s.pairs(); ++pair)
-    pair_weights(s, pair, q.value().data(), k.value().data(), pad, causal, P.data() + s.p_offset(pair));
+    pair_weights(kernel, s, pair, q.value().data(), k.value().data(), pad, causal, P.data() + s.p_offset(pair));
 
   return Variable::from_op("attention_weights", P, {q, k}, [q, k, P, s](const Tensor& gP) {
     const GradSlots g({q, k});

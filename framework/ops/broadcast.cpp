@@ -6,14 +6,10 @@
 namespace xseq::detail {
 namespace {
 
-// Sum of one contiguous row. The simd reduction lets the compiler keep several
-// partial sums in vector lanes: the order is fixed by the binary, not by the
-// thread count, so results stay reproducible.
+// Sum of one contiguous row, in lane_sum's fixed order (independent of the
+// thread count and of the row's address).
 float row_sum(const float* x, std::int64_t n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (std::int64_t j = 0; j < n; ++j) s += x[j];
-  return s;
+  return lane_sum(n, [&](std::int64_t j) { return x[j]; });
 }
 
 }  // namespace

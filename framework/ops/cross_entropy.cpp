@@ -43,14 +43,11 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
     const std::int32_t t = targets.data[r];
     if (t == ignore_index) continue;
     const float* xr = px + r * V;
-    float mx = xr[0], sum_x = 0.0f, total = 0.0f;
-#pragma omp simd reduction(max : mx) reduction(+ : sum_x)
-    for (std::int64_t j = 0; j < V; ++j) {
-      mx = xr[j] > mx ? xr[j] : mx;
-      sum_x += xr[j];
-    }
-#pragma omp simd reduction(+ : total)
-    for (std::int64_t j = 0; j < V; ++j) total += vmath::exp(xr[j] - mx);
+    float mx = xr[0];
+#pragma omp simd reduction(max : mx)
+    for (std::int64_t j = 0; j < V; ++j) mx = xr[j] > mx ? xr[j] : mx;
+    const float sum_x = detail::lane_sum(V, [&](std::int64_t j) { return xr[j]; });
+    const float total = detail::lane_sum(V, [&](std::int64_t j) { return vmath::exp(xr[j] - mx); });
     const float l = mx + std::log(total);
     (*lse)[r] = l;
     row_loss[r] = double(l) - (1.0 - eps) * double(xr[t]) - eps * double(sum_x) / double(V);

@@ -65,6 +65,7 @@ struct TileJob {
   const DropoutMask& mask;
   std::int64_t rows, keys;  // tile sizes
   float scale;
+  GemmKernel kernel;  // read once on the op's thread (its workers do not see NoGradGuard)
 };
 
 // S (rows x cols, row stride cols) = scale Q K_c^T + padding for queries
@@ -72,7 +73,7 @@ struct TileJob {
 void score_tile(const TileJob& j, std::int64_t pair, std::int64_t r0, std::int64_t rows, std::int64_t c0,
                 std::int64_t cols, float* S) {
   const AttentionShape& s = j.s;
-  gemm(false, true, rows, cols, s.dk, j.scale, j.q + s.q_at(pair) + r0 * s.ldq(), s.ldq(),
+  gemm(j.kernel, false, true, rows, cols, s.dk, j.scale, j.q + s.q_at(pair) + r0 * s.ldq(), s.ldq(),
        j.k + s.k_at(pair) + c0 * s.ldq(), s.ldq(), 0.0f, S, cols);
   const float* pad = j.pad ? j.pad + (pair / s.heads) * s.Tk + c0 : nullptr;
   for (std::int64_t i = 0; i < rows; ++i) {
@@ -118,12 +119,11 @@ void online_softmax_tile(const TileJob& j, std::int64_t pair, std::int64_t r0, s
       std::fill(row, row + cols, 0.0f);
       continue;
     }
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (std::int64_t c = 0; c < cols; ++c) {
-      row[c] = vmath::exp(row[c] - mx);
-      sum += row[c];
-    }
+    // Keys masked at the end of the row (padding) add exact zeros: leaving them
+    // out of the sum keeps it independent of the batch's padding.
+    const std::int64_t used = detail::unmasked_length(row, cols);
+    const float sum = detail::lane_sum(used, [&](std::int64_t c) { return row[c] = vmath::exp(row[c] - mx); });
+    std::fill(row + used, row + cols, 0.0f);
     if (c0 > 0 && m[i] != mx) {  // (at c0 = 0, A is not written yet)
       const float alpha = vmath::exp(m[i] - mx);  // 0 when m was -inf
       l[i] *= alpha;
@@ -149,7 +149,7 @@ void forward_tile(const TileJob& j, std::int64_t pair, std::int64_t r0, float* o
     const std::int64_t cols = std::min(j.keys, kend - c0);
     score_tile(j, pair, r0, rows, c0, cols, S);
     online_softmax_tile(j, pair, r0, rows, c0, cols, S, m, l, A, s.ldv());
-    gemm(false, false, rows, s.dv, cols, 1.0f, S, cols, j.v + s.v_at(pair) + c0 * s.ldv(), s.ldv(),
+    gemm(j.kernel, false, false, rows, s.dv, cols, 1.0f, S, cols, j.v + s.v_at(pair) + c0 * s.ldv(), s.ldv(),
          c0 == 0 ? 0.0f : 1.0f, A, s.ldv());
   }
   for (std::int64_t i = 0; i < rows; ++i) {
@@ -199,12 +199,12 @@ void backward_tile(const TileJob& j, const Grads& g, BackwardScratch& w, std::in
   }
   const float* dO = g.gout + s.o_at(pair) + r0 * s.ldv();
   if (g.dv)  // dV_c += Pd^T dO
-    gemm(true, false, cols, s.dv, rows, 1.0f, Pd, cols, dO, s.ldv(), 1.0f, g.dv + s.v_at(pair) + c0 * s.ldv(),
-         s.ldv());
+    gemm(j.kernel, true, false, cols, s.dv, rows, 1.0f, Pd, cols, dO, s.ldv(), 1.0f,
+         g.dv + s.v_at(pair) + c0 * s.ldv(), s.ldv());
   if (!g.dq && !g.dk) return;
   float* dS = w.dS.data();  // dP = dO V_c^T, then dS = P * (dP * Dr - D)
-  gemm(false, true, rows, cols, s.dv, 1.0f, dO, s.ldv(), j.v + s.v_at(pair) + c0 * s.ldv(), s.ldv(), 0.0f, dS,
-       cols);
+  gemm(j.kernel, false, true, rows, cols, s.dv, 1.0f, dO, s.ldv(), j.v + s.v_at(pair) + c0 * s.ldv(), s.ldv(), 0.0f,
+       dS, cols);
   for (std::int64_t i = 0; i < rows; ++i) {  // P * (dP * Dr - D) = Pd * dP - P * D: no second hash
     float* drow = dS + i * cols;
     const float* prow = P + i * cols;
@@ -215,11 +215,11 @@ void backward_tile(const TileJob& j, const Grads& g, BackwardScratch& w, std::in
   }
   const float* Q = j.q + s.q_at(pair) + r0 * s.ldq();
   if (g.dq)
-    gemm(false, false, rows, s.dk, cols, j.scale, dS, cols, j.k + s.k_at(pair) + c0 * s.ldq(), s.ldq(), beta_q,
-         g.dq + s.q_at(pair) + r0 * s.ldq(), s.ldq());
+    gemm(j.kernel, false, false, rows, s.dk, cols, j.scale, dS, cols, j.k + s.k_at(pair) + c0 * s.ldq(), s.ldq(),
+         beta_q, g.dq + s.q_at(pair) + r0 * s.ldq(), s.ldq());
   if (g.dk)
-    gemm(true, false, cols, s.dk, rows, j.scale, dS, cols, Q, s.ldq(), 1.0f, g.dk + s.k_at(pair) + c0 * s.ldq(),
-         s.ldq());
+    gemm(j.kernel, true, false, cols, s.dk, rows, j.scale, dS, cols, Q, s.ldq(), 1.0f,
+         g.dk + s.k_at(pair) + c0 * s.ldq(), s.ldq());
 }
 
 // Backward of one pair: D = rowsum(dO * O), dK and dV cleared when written
@@ -246,6 +246,31 @@ void backward_pair(const TileJob& j, const Grads& g, float beta_k, float beta_v,
   }
 }
 
+// The attention weights P (B, h, Tq, Tk) the tiled forward never stores, when a
+// caller asks for them (alignments, heatmaps): each pair's scores again, then
+// P = exp(S - L) with the logsumexp L of the forward, so that the weights are
+// exactly those the output was computed with (masked keys are 0).
+Tensor weights_from_logsumexp(const TileJob& j, const Tensor& L) {
+  const AttentionShape& s = j.s;
+  Tensor P({s.B, s.heads, s.Tq, s.Tk});
+#pragma omp parallel for schedule(static)
+  for (std::int64_t pair = 0; pair < s.pairs(); ++pair) {
+    float* Pp = P.data() + s.p_offset(pair);
+    score_tile(j, pair, 0, s.Tq, 0, s.Tk, Pp);
+    for (std::int64_t i = 0; i < s.Tq; ++i) {
+      float* row = Pp + i * s.Tk;
+      const float Li = L.data()[pair * s.Tq + i];
+      if (Li == kPosInf) {  // nothing visible
+        std::fill(row, row + s.Tk, 0.0f);
+        continue;
+      }
+#pragma omp simd
+      for (std::int64_t c = 0; c < s.Tk; ++c) row[c] = vmath::exp(row[c] - Li);
+    }
+  }
+  return P;
+}
+
 }  // namespace
 
 void set_attention_kernel(AttentionKernel kernel) { g_kernel = kernel; }
@@ -264,19 +289,23 @@ namespace detail {
 void set_attention_tiles(AttentionTiles tiles) { g_tiles = tiles; }
 AttentionTiles attention_tiles() { return g_tiles; }
 
-bool use_tiled_attention(const AttentionShape& s) {
+bool use_tiled_attention(const AttentionShape& s, GemmKernel kernel) {
   if (s.Tq == 0 || s.Tk == 0 || g_kernel == AttentionKernel::materialized) return false;
-  return g_kernel == AttentionKernel::tiled || (s.Tk >= kTiledMinKeys && s.Tq >= kTiledMinQueries);
+  // Inference (batch-invariant products) always tiles: a choice by shape would
+  // depend on the batch's padded lengths, and the two kernels round differently.
+  if (g_kernel == AttentionKernel::tiled || kernel == GemmKernel::batch_invariant) return true;
+  return s.Tk >= kTiledMinKeys && s.Tq >= kTiledMinQueries;
 }
 
 Variable tiled_attention(const Variable& q, const Variable& k, const Variable& v, const AttentionShape& s,
-                         const Tensor& key_padding, bool causal, bool dropping, const DropoutMask& mask) {
+                         const Tensor& key_padding, bool causal, bool dropping, const DropoutMask& mask,
+                         GemmKernel kernel, Tensor* weights) {
   const std::int64_t rows = g_tiles.rows > 0 ? g_tiles.rows : kDefaultRows;
   const std::int64_t keys = g_tiles.keys > 0 ? g_tiles.keys : kDefaultKeys;
   const TileJob job{s,      q.value().data(), k.value().data(), v.value().data(),
                     key_padding.defined() ? key_padding.data() : nullptr,
                     causal, dropping,         mask,             std::min(rows, s.Tq),
-                    std::min(keys, s.Tk),     1.0f / std::sqrt(float(s.dk))};
+                    std::min(keys, s.Tk),     1.0f / std::sqrt(float(s.dk)), kernel};
   Tensor out({s.B, s.Tq, s.ldv()});
   Tensor L({s.B, s.heads, s.Tq});
   const std::int64_t tiles = (s.Tq + job.rows - 1) / job.rows;
@@ -287,15 +316,16 @@ Variable tiled_attention(const Variable& q, const Variable& k, const Variable& v
     for (std::int64_t item = 0; item < s.pairs() * tiles; ++item)
       forward_tile(job, item / tiles, (item % tiles) * job.rows, out.data(), L.data(), S.data(), m.data(), l.data());
   }
+  if (weights) *weights = weights_from_logsumexp(job, L);
 
   return Variable::from_op("packed_attention", out, {q, k, v}, [q, k, v, out, L, s, key_padding, causal, dropping,
-                                                                 mask, rows = job.rows, keys = job.keys](
+                                                                 mask, rows = job.rows, keys = job.keys, kernel](
                                                                     const Tensor& gout) {
     const GradSlots slots({q, k, v});
     const TileJob j{s,      q.value().data(), k.value().data(), v.value().data(),
                     key_padding.defined() ? key_padding.data() : nullptr,
                     causal, dropping,         mask,             rows,
-                    keys,   1.0f / std::sqrt(float(s.dk))};
+                    keys,   1.0f / std::sqrt(float(s.dk)), kernel};
     const Grads g{slots.data[0], slots.data[1], slots.data[2], slots.beta[0], gout.data(), out.data(), L.data()};
 #pragma omp parallel
     {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "framework/autograd.hpp"
+#include "framework/blas.hpp"
 #include "framework/ops/kernels.hpp"
 
 namespace xseq {
@@ -49,15 +50,19 @@ struct GradSlots {
 };
 
 /// True when the tiled kernel should run for this shape under the current
-/// AttentionKernel (automatic: measured threshold, ops/flash_attention.cpp).
-bool use_tiled_attention(const AttentionShape& s);
+/// AttentionKernel (automatic: measured threshold, ops/flash_attention.cpp; and
+/// always for inference's batch-invariant products, whatever the shape).
+bool use_tiled_attention(const AttentionShape& s, GemmKernel kernel);
 
 /// The tiled (FlashAttention-style) packed_attention: same contract and same
 /// dropout draw as the materialised one, but keeps only the output and the
 /// per-row logsumexp (B, h, Tq) for backward, which recomputes the tiles.
 /// `mask` is the draw of the call (p = 0 when not dropping).
+/// With `weights`, also the attention weights (B, h, Tq, Tk), recomputed from the
+/// logsumexp (no gradient flows through them).
 Variable tiled_attention(const Variable& q, const Variable& k, const Variable& v, const AttentionShape& s,
-                         const Tensor& key_padding, bool causal, bool dropping, const DropoutMask& mask);
+                         const Tensor& key_padding, bool causal, bool dropping, const DropoutMask& mask,
+                         GemmKernel kernel, Tensor* weights = nullptr);
 
 /// Tile sizes of the tiled kernel: query rows and keys per tile (0 = default).
 /// For benchmarks that pick the defaults; not thread-safe against running ops.

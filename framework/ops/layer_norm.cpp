@@ -29,13 +29,9 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
 #pragma omp parallel for if (x.numel() > kParallelGrain) schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* xr = px + r * D;
-    float mean = 0.0f;
-#pragma omp simd reduction(+ : mean)
-    for (std::int64_t j = 0; j < D; ++j) mean += xr[j];
-    mean /= float(D);
-    float var = 0.0f;  // two-pass variance: no cancellation for large means
-#pragma omp simd reduction(+ : var)
-    for (std::int64_t j = 0; j < D; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+    const float mean = detail::lane_sum(D, [&](std::int64_t j) { return xr[j]; }) / float(D);
+    // Two-pass variance: no cancellation for large means.
+    const float var = detail::lane_sum(D, [&](std::int64_t j) { return (xr[j] - mean) * (xr[j] - mean); });
     const float rstd = 1.0f / std::sqrt(var / float(D) + eps);
     float* yr = py + r * D;
 #pragma omp simd

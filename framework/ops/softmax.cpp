@@ -71,9 +71,8 @@ Tensor softmax_forward(const char* op, const Variable& x, const Tensor& mask) {
       continue;
     }
     if (Log) {
-      float total = 0.0f;
-#pragma omp simd reduction(+ : total)
-      for (std::int64_t j = 0; j < n; ++j) total += vmath::exp(yr[j] - mx);
+      const float total = detail::lane_sum(detail::unmasked_length(yr, n),
+                                           [&](std::int64_t j) { return vmath::exp(yr[j] - mx); });
       const float shift = mx + std::log(total);
 #pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) yr[j] -= shift;
