@@ -23,7 +23,8 @@ Command add_bench(CLI::App& root) {
       "--decode; ema_ms_per_step, the part of ms_per_step the moving average of the weights\n"
       "takes, with --set train.ema_decay=0.999). --profile also prints a per-op timing table (forward and backward ms per step)\n"
       "to stderr. --tokens N fixes the target tokens per batch (batch = N / data.max_len) for rows\n"
-      "over lengths; --attention picks packed_attention's kernel (auto: by length, docs/bench.md).\n"
+      "over lengths; --attention picks packed_attention's kernel (auto: by length, docs/bench.md);\n"
+      "--gemm blas decodes with OpenBLAS instead of the batch-invariant products (what invariance costs).\n"
       "Under mpirun every rank trains on its own random batch and the gradients are summed over\n"
       "the ranks as in training: rank 0 adds ranks, allreduce_ms_per_step, allreduce_wait_ms_per_step\n"
       "(what backward did not hide), allreduce_mb_per_step and allreduce_overlap (docs/distributed.md).");
@@ -36,6 +37,10 @@ Command add_bench(CLI::App& root) {
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{100000000}));
   cmd->add_option("--attention", f->options.attention, "attention kernel: auto, materialized (T x T weights) or tiled")
       ->check(CLI::IsMember({"auto", "materialized", "tiled"}))
+      ->capture_default_str();
+  cmd->add_option("--gemm", f->options.gemm,
+                  "products: auto (decoding batch-invariant, training OpenBLAS), blas or batch_invariant for all")
+      ->check(CLI::IsMember({"auto", "blas", "batch_invariant"}))
       ->capture_default_str();
   add_threads_flag(*cmd, f->threads, "train.threads");
   cmd->add_flag("--decode", f->options.decode, "greedy decoding instead of training steps");

@@ -11,6 +11,7 @@
 
 #include "datasets/vocab.hpp"
 #include "decode/decoding.hpp"
+#include "framework/blas.hpp"
 #include "framework/distributed.hpp"
 #include "framework/ema.hpp"
 #include "framework/memory.hpp"
@@ -151,6 +152,7 @@ nlohmann::ordered_json bench_json(const Config& config, const BenchShape& s, con
   json["threads"] = num_threads();
   if (ranks > 1) json["ranks"] = ranks;
   json["attention"] = f.attention;
+  json["gemm"] = f.gemm;
   json["batch"] = s.B;
   json["length"] = s.L;
   json["ms_per_step"] = rounded(ms, 3);
@@ -178,6 +180,11 @@ nlohmann::ordered_json bench_json(const Config& config, const BenchShape& s, con
 
 int run_bench(const Config& config, const BenchOptions& f) {
   set_attention_kernel(parse_attention_kernel(f.attention));
+  XSEQ_CHECK(f.gemm == "auto" || f.gemm == "blas" || f.gemm == "batch_invariant", "xseq bench: --gemm '", f.gemm,
+             "' is not one of auto, blas, batch_invariant");
+  set_gemm_kernel_override(f.gemm == "blas"              ? GemmKernelOverride::blas
+                           : f.gemm == "batch_invariant" ? GemmKernelOverride::batch_invariant
+                                                         : GemmKernelOverride::automatic);
   const std::int64_t V = config.data.vocab_size, L = config.data.max_len;
   XSEQ_CHECK(V > 4 && L > 1, "xseq bench: the config needs data.vocab_size > 4 and data.max_len > 1");
   XSEQ_CHECK(f.tokens == 0 || f.tokens >= L, "xseq bench: --tokens ", f.tokens, " is less than one sentence of ",

@@ -13,6 +13,9 @@ struct BenchOptions {
   std::int64_t steps = 20, warmup = 3;
   std::int64_t tokens = 0;  ///< > 0: batch = tokens / data.max_len
   std::string attention = "auto";  ///< packed_attention's kernel: auto, materialized, tiled
+  /// The products' kernel (framework/blas.hpp): auto (decoding batch-invariant,
+  /// training OpenBLAS), blas or batch_invariant for every product.
+  std::string gemm = "auto";
   bool decode = false;   ///< greedy decoding instead of training steps
   bool profile = false;  ///< per-op times to stderr
 };

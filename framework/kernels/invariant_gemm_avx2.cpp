@@ -13,7 +13,7 @@ struct Avx2 {
   using Mask = __m256i;
   static constexpr int W = 8;
   static constexpr int kNNRows = 6;              // 6 rows x 16 columns: 12 accumulators
-  static constexpr int kNTRows = 4, kNTCols = 2;  // 4 x 2 elements: 8 accumulators, one fold
+  static constexpr int kFold = 8;  // NT tiles of 8 elements (4 x 2, 2 x 4, 1 x 8): one fold
   [[gnu::always_inline]] static Mask mask(std::int64_t n) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n >= 8 ? 8 : n)), lane);
@@ -27,24 +27,22 @@ struct Avx2 {
 
   // The 8 accumulators' lane sums: lane l + l+4, then + l+2, + l+1, the same
   // tree for each.
-  [[gnu::always_inline]] static void fold(V acc[4][2], float out[4][2]) {
-    V v[8], t[4], u[2];
-    #pragma GCC unroll 16
-    for (int i = 0; i < 8; ++i) v[i] = acc[i / 2][i % 2];
-    #pragma GCC unroll 16
+  [[gnu::always_inline]] static void fold(const V* v, float* out) {
+    V t[4], u[2];
+#pragma GCC unroll 16
     for (int k = 0; k < 4; ++k)
       t[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20),
                            _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int k = 0; k < 2; ++k)
       u[k] = _mm256_add_ps(_mm256_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44),
                            _mm256_shuffle_ps(t[2 * k], t[2 * k + 1], 0xEE));
     const V s = _mm256_add_ps(_mm256_shuffle_ps(u[0], u[1], 0x88), _mm256_shuffle_ps(u[0], u[1], 0xDD));
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, s);
-    // Lanes hold accumulators 0, 2, 4, 6, 1, 3, 5, 7; accumulator i = r * 2 + c.
-    #pragma GCC unroll 16
-    for (int i = 0; i < 8; ++i) out[i / 2][i % 2] = lanes[i % 2 == 0 ? i / 2 : 4 + i / 2];
+    // Lanes hold accumulators 0, 2, 4, 6, 1, 3, 5, 7.
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; ++i) out[i] = lanes[i % 2 == 0 ? i / 2 : 4 + i / 2];
   }
 };
 

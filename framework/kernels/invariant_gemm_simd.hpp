@@ -7,7 +7,8 @@
 // A policy P provides:
 //   V, W (lanes), Mask, mask(n) (the first n lanes), zero(), load(p),
 //   loadz(p, m) (masked lanes read as 0), bcast(p), fma(a, b, c) = a * b + c rounded once,
-//   store(p, m, v), and fold(acc[R][C]) -> float out[R][C] (the fixed tree).
+//   store(p, m, v), kFold and fold(acc[kFold]) -> float out[kFold]: each
+//   accumulator's lane sum by the same fixed tree.
 #pragma once
 
 #include <cstdint>
@@ -24,32 +25,39 @@ namespace {
   return scaled + (beta == 1.0f ? *c : beta * *c);
 }
 
-// C = A B: R rows x 2 vectors of columns, one FMA chain over k per element.
-template <class P, int R>
+// C = A B: R rows x NV vectors of columns, one FMA chain over k per element.
+template <class P, int R, int NV>
 [[gnu::always_inline]] inline void nn_tile(const InvariantGemm& g, std::int64_t i0, std::int64_t j0, std::int64_t cols) {
   using V = typename P::V;
-  const auto m0 = P::mask(cols < P::W ? cols : P::W);
-  const auto m1 = P::mask(cols > P::W ? cols - P::W : 0);
-  V acc[R][2];
+  typename P::Mask mask[NV];
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = P::zero();
+  for (int v = 0; v < NV; ++v) {
+    const std::int64_t left = cols - v * P::W;
+    mask[v] = P::mask(left < 0 ? 0 : left);
+  }
+  V acc[R][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v] = P::zero();
   const float* a = g.A + i0 * g.lda;
   const float* b = g.B + j0;
   for (std::int64_t k = 0; k < g.K; ++k) {
-    const V b0 = P::loadz(b + k * g.ldb, m0);
-    const V b1 = P::loadz(b + k * g.ldb + P::W, m1);
+    V y[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) y[v] = P::loadz(b + k * g.ldb + v * P::W, mask[v]);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const V x = P::bcast(a + r * g.lda + k);
-      acc[r][0] = P::fma(x, b0, acc[r][0]);
-      acc[r][1] = P::fma(x, b1, acc[r][1]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] = P::fma(x, y[v], acc[r][v]);
     }
   }
-  alignas(64) float sums[2 * P::W];
+  alignas(64) float sums[NV * P::W];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-    P::store(sums, P::mask(P::W), acc[r][0]);
-    P::store(sums + P::W, P::mask(P::W), acc[r][1]);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) P::store(sums + v * P::W, P::mask(P::W), acc[r][v]);
     float* c = g.C + (i0 + r) * g.ldc + j0;
     for (std::int64_t j = 0; j < cols; ++j) c[j] = finish_scalar(sums[j], g.alpha, g.beta, c + j);
   }
@@ -97,8 +105,9 @@ template <class P, int R, int Cn>
 #pragma GCC unroll 16
       for (int c = 0; c < Cn; ++c) acc[r][c] = P::fma(x[r], y[c], acc[r][c]);
   }
+  static_assert(R * Cn == P::kFold, "an NT tile is one fold");
   float sums[R][Cn];
-  P::fold(acc, sums);
+  P::fold(&acc[0][0], &sums[0][0]);
   for (int r = 0; r < rows; ++r) {
     float* crow = g.C + (i0 + r) * g.ldc + j0;
     for (int c = 0; c < cols; ++c) crow[c] = finish_scalar(sums[r][c], g.alpha, g.beta, crow + c);
@@ -106,32 +115,34 @@ template <class P, int R, int Cn>
 }
 
 // Dispatches a row count below R to the tile of exactly that many rows.
-template <class P, int R>
+template <class P, int R, int NV>
 static void nn_rows(const InvariantGemm& g, std::int64_t i0, int rows, std::int64_t j0, std::int64_t cols) {
   if constexpr (R > 1) {
-    if (rows < R) return nn_rows<P, R - 1>(g, i0, rows, j0, cols);
+    if (rows < R) return nn_rows<P, R - 1, NV>(g, i0, rows, j0, cols);
   }
-  nn_tile<P, R>(g, i0, j0, cols);
+  nn_tile<P, R, NV>(g, i0, j0, cols);
 }
 
-template <class P>
-static void tile(const InvariantGemm& g, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) {
-  if (!g.trans_b) {
-    constexpr int R = P::kNNRows;
-    // Column panels outside, rows inside: the panel of B (K x 2W) stays in cache.
-    for (std::int64_t j0 = n0; j0 < n1; j0 += 2 * P::W) {
-      const std::int64_t cols = n1 - j0 < 2 * P::W ? n1 - j0 : 2 * P::W;
-      for (std::int64_t i0 = m0; i0 < m1; i0 += R) {
-        const int rows = static_cast<int>(m1 - i0 < R ? m1 - i0 : R);
-        nn_rows<P, R>(g, i0, rows, j0, cols);
-      }
+// The NN product over [m0, m1) x [n0, n1) in tiles of up to R rows x NV vectors:
+// column panels outside, rows inside, so that the panel of B (K x NV W) stays
+// in cache.
+template <class P, int R, int NV>
+static void nn_blocks(const InvariantGemm& g, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) {
+  for (std::int64_t j0 = n0; j0 < n1; j0 += NV * P::W) {
+    const std::int64_t cols = n1 - j0 < NV * P::W ? n1 - j0 : NV * P::W;
+    for (std::int64_t i0 = m0; i0 < m1; i0 += R) {
+      const int rows = static_cast<int>(m1 - i0 < R ? m1 - i0 : R);
+      nn_rows<P, R, NV>(g, i0, rows, j0, cols);
     }
-    return;
   }
-  constexpr int R = P::kNTRows, Cn = P::kNTCols;
-  // Cache blocking (any order gives the same bits): chunks of B rows that stay
-  // in L2 (256 KB) outside, then blocks of 64 rows of A, then panels of B rows
-  // that stay in L1 (24 KB), then the register tiles.
+}
+
+// The NT product over [m0, m1) x [n0, n1) in R x Cn tiles, with cache blocking
+// (any order gives the same bits): chunks of B rows that stay in L2 (256 KB)
+// outside, then blocks of 64 rows of A, then panels of B rows that stay in L1
+// (24 KB), then the register tiles.
+template <class P, int R, int Cn>
+static void nt_blocks(const InvariantGemm& g, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) {
   constexpr std::int64_t kRowBlock = 64, kChunkBytes = 256 * 1024, kPanelBytes = 24 * 1024;
   const std::int64_t row_bytes = 4 * (g.K > 0 ? g.K : 1);
   std::int64_t panel = kPanelBytes / row_bytes;
@@ -152,6 +163,30 @@ static void tile(const InvariantGemm& g, std::int64_t m0, std::int64_t m1, std::
       }
     }
   }
+}
+
+template <class P>
+static void tile(const InvariantGemm& g, std::int64_t m0, std::int64_t m1, std::int64_t n0, std::int64_t n1) {
+  if (!g.trans_b) {
+    // Wide tiles (R rows x 2 vectors) when there are rows to share B's loads;
+    // for one or two rows (a decoding step's P V) 4 vectors, so that more FMA
+    // chains run side by side. No shape changes a bit of any element.
+    if (m1 - m0 <= 2)
+      nn_blocks<P, 2, 4>(g, m0, m1, n0, n1);
+    else
+      nn_blocks<P, P::kNNRows, 2>(g, m0, m1, n0, n1);
+    return;
+  }
+  // Tiles of kFold elements (one fold each): 4 x 4 (AVX2: 4 x 2) rows x columns
+  // when A has 4 rows to give, else 2 x 8 or 1 x 16 (2 x 4, 1 x 8), so that no
+  // FMA is spent on a row that is not there. The fold is the same tree for every
+  // element, so the tile shape changes no bit.
+  if (m1 - m0 >= 4)
+    nt_blocks<P, 4, P::kFold / 4>(g, m0, m1, n0, n1);
+  else if (m1 - m0 >= 2)
+    nt_blocks<P, 2, P::kFold / 2>(g, m0, m1, n0, n1);
+  else
+    nt_blocks<P, 1, P::kFold>(g, m0, m1, n0, n1);
 }
 
 }  // namespace
