@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "decode/decoding.hpp"
+#include "decode/translator.hpp"
 
 namespace xseq::cli {
 
@@ -119,6 +120,25 @@ struct DecodeFlags {
     return o;
   }
 };
+
+/// The Translator options the decoding flags and --threads (-1: the checkpoint's
+/// train.threads) ask for.
+inline TranslatorOptions translator_options(const DecodeFlags& f, int threads) {
+  TranslatorOptions o;
+  static_cast<SearchOptions&>(o) = SearchOptions{};
+  o.beam = f.beam;
+  o.n_best = f.n_best > 0 ? f.n_best : 1;
+  o.alpha = f.alpha;
+  o.sample = f.sample;
+  o.temperature = f.temperature;
+  o.top_k = f.top_k;
+  o.top_p = f.top_p;
+  o.seed = f.seed;
+  o.batch_size = f.batch;
+  o.max_input = f.max_input > 0 ? f.max_input : 0;
+  o.threads = threads;
+  return o;
+}
 
 /// What two decoding flags together cannot mean: a command-line error (exit 2).
 inline void check_decode_flags(const DecodeFlags& f) {

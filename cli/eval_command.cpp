@@ -99,6 +99,11 @@ Command add_eval(CLI::App& root) {
 
 }  // namespace
 
+std::int64_t max_input_tokens(std::int64_t flag, const Config& model_config) {
+  if (flag > 0) return flag;
+  return model_config.data.max_len > 0 ? model_config.data.max_len : kDefaultMaxInput;
+}
+
 Command add_eval_command(CLI::App& root) { return add_eval(root); }
 
 }  // namespace xseq::cli

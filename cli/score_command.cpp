@@ -4,6 +4,7 @@
 #include <string>
 
 #include "framework/parallel.hpp"
+#include "decode/translator.hpp"
 #include "cli/command.hpp"
 #include "framework/distributed_gather.hpp"
 #include "eval/evaluation.hpp"
@@ -19,8 +20,41 @@ struct ScoreFlags {
   int threads = -1;
 };
 
+void print_score(std::int64_t index, double log_prob, std::int64_t tokens) {
+  std::printf("%lld\t%.6f\t%.6f\t%lld\n", static_cast<long long>(index), log_prob, log_prob / double(tokens),
+              static_cast<long long>(tokens));
+}
+
+void report_truncated(const std::string& origin, std::int64_t truncated, std::int64_t max_input) {
+  if (truncated > 0)
+    std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",
+                 origin.c_str(), static_cast<long long>(truncated), static_cast<long long>(max_input));
+}
+
+// One process: xseq::Translator::score (decode/translator.hpp).
+int score_one_process(const ScoreFlags& f) {
+  TranslatorOptions o;
+  o.batch_size = f.batch;
+  o.max_input = f.max_input > 0 ? f.max_input : 0;
+  o.threads = f.threads;
+  const Translator translator(f.checkpoint, o);
+  const ParallelText text = read_corpus(f.data);
+  std::vector<std::string> sources, targets;
+  for (std::int64_t i = 0; i < text.size(); ++i) {
+    sources.emplace_back(text.source(i));
+    targets.emplace_back(text.target(i));
+  }
+  const std::vector<TargetScore> scores = translator.score(sources, targets);
+  std::int64_t truncated = 0;
+  for (const TargetScore& s : scores) truncated += s.truncated;
+  report_truncated(text.origin(), truncated, translator.max_input());
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    print_score(std::int64_t(i), scores[i].log_prob, std::int64_t(scores[i].tokens.size()));
+  return 0;
+}
+
 // Under mpirun the ranks score shares of the pairs; rank 0 alone prints.
-int score(const ScoreFlags& f, Communicator& comm) {
+int score_sharded(const ScoreFlags& f, Communicator& comm) {
   TrainedModel l = load_trained_model(f.checkpoint);
   set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
   const ParallelText text = read_corpus(f.data);
@@ -31,16 +65,11 @@ int score(const ScoreFlags& f, Communicator& comm) {
   EncodeReport report;
   const TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer,
                                                l.pipeline.source_vocab, l.pipeline.target_vocab, eo, &report);
-  if (report.truncated > 0 && comm.rank() == 0)
-    std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",
-                 text.origin().c_str(), static_cast<long long>(report.truncated), static_cast<long long>(max_input));
+  if (comm.rank() == 0) report_truncated(text.origin(), report.truncated, max_input);
   const std::vector<PairScore> scores = score_corpus(*l.model, corpus, f.batch, &comm);
   if (comm.rank() != 0) return 0;
-  for (std::int64_t i = 0; i < corpus.size(); ++i) {
-    const PairScore& s = scores[static_cast<std::size_t>(i)];
-    std::printf("%lld\t%.6f\t%.6f\t%lld\n", static_cast<long long>(corpus.origin_index(i)), s.log_prob,
-                s.log_prob / double(s.tokens), static_cast<long long>(s.tokens));
-  }
+  for (std::int64_t i = 0; i < corpus.size(); ++i)
+    print_score(corpus.origin_index(i), scores[std::size_t(i)].log_prob, scores[std::size_t(i)].tokens);
   return 0;
 }
 
@@ -68,7 +97,8 @@ Command add_score_command(CLI::App& root) {
   add_threads_flag(*cmd, f->threads, "the checkpoint's train.threads");
   return {cmd, [f] {
             Communicator& comm = process_communicator();
-            return run_on_every_rank(comm, [&] { return score(*f, comm); });
+            if (comm.size() == 1) return score_one_process(*f);
+            return run_on_every_rank(comm, [&] { return score_sharded(*f, comm); });
           }};
 }
 

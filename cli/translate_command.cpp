@@ -9,14 +9,11 @@
 #include <iostream>
 #include <string>
 
-#include "datasets/utf8.hpp"
-#include "framework/parallel.hpp"
-#include "eval/attention_svg.hpp"
 #include "cli/command.hpp"
+#include "datasets/utf8.hpp"
+#include "decode/translator.hpp"
+#include "eval/attention_svg.hpp"
 #include "framework/distributed_gather.hpp"
-#include "decode/ensemble.hpp"
-#include "eval/evaluation.hpp"
-#include "decode/trained_model.hpp"
 
 namespace xseq::cli {
 namespace {
@@ -28,8 +25,8 @@ struct TranslateFlags {
   int threads = -1;
 };
 
-// The cross-attention of one sentence, cropped to its source tokens, as a JSON
-// line and/or SVG heatmaps.
+// The cross-attention of one sentence (the Translator crops it to the source
+// tokens) as a JSON line and/or SVG heatmaps.
 class AttentionWriter {
  public:
   AttentionWriter(const std::string& alignments, const std::string& svg_dir, bool heads)
@@ -45,25 +42,20 @@ class AttentionWriter {
     }
   }
   bool wanted() const { return json_.is_open() || !svg_dir_.empty(); }
-  bool heads_wanted() const { return !svg_dir_.empty() && heads_; }
 
-  void write(std::int64_t number, const std::vector<std::string>& source, const std::vector<std::string>& output,
-             const Hypothesis& h) {
-    const auto crop = [&](const std::vector<float>& row) {
-      return std::vector<float>(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(std::min(row.size(), source.size())));
-    };
-    std::vector<std::vector<float>> rows;
-    for (const auto& row : h.attention) rows.push_back(crop(row));
+  void write(std::int64_t number, const Translation& t) {
+    std::vector<std::string> output = t.tokens;
+    if (t.ended && !t.source_tokens.empty()) output.push_back("</s>");
     const std::string title = "sentence " + std::to_string(number);
-    if (json_.is_open()) json_ << attention_json(source, output, rows) << "\n" << std::flush;
+    if (json_.is_open()) json_ << attention_json(t.source_tokens, output, t.attention) << "\n" << std::flush;
     if (svg_dir_.empty()) return;
-    write_file(number, "", attention_svg(source, output, rows, title));
-    if (!heads_wanted() || h.head_attention.empty() || h.head_attention[0].empty()) return;
+    write_file(number, "", attention_svg(t.source_tokens, output, t.attention, title));
+    if (!heads_ || t.head_attention.empty() || t.head_attention[0].empty()) return;
     // [token][head][source] -> [head][token][source]
-    std::vector<std::vector<std::vector<float>>> per_head(h.head_attention[0].size());
-    for (const auto& per_token : h.head_attention)
-      for (std::size_t k = 0; k < per_token.size(); ++k) per_head[k].push_back(crop(per_token[k]));
-    write_file(number, "-heads", attention_heads_svg(source, output, per_head, title));
+    std::vector<std::vector<std::vector<float>>> per_head(t.head_attention[0].size());
+    for (const auto& per_token : t.head_attention)
+      for (std::size_t k = 0; k < per_token.size(); ++k) per_head[k].push_back(per_token[k]);
+    write_file(number, "-heads", attention_heads_svg(t.source_tokens, output, per_head, title));
   }
 
  private:
@@ -80,15 +72,13 @@ class AttentionWriter {
   bool heads_;
 };
 
-class Translator {
+// Lines waiting to be translated, and what printing them needs: a shell over
+// xseq::Translator (decode/translator.hpp).
+class LineTranslator {
  public:
   /// n_best: print n-best lists (index, hypothesis, normalized score, log-probability).
-  Translator(const TrainedModel& model, DecodeOptions options, bool n_best, std::int64_t max_input,
-             AttentionWriter& attention)
-      : l_(model), options_(options), n_best_(n_best), max_input_(max_input), attention_(attention) {
-    options_.keep_attention = attention.wanted();
-    options_.keep_head_attention = attention.heads_wanted();
-  }
+  LineTranslator(const Translator& translator, bool n_best, AttentionWriter& attention)
+      : translator_(translator), n_best_(n_best), attention_(attention) {}
 
   void add(const std::string& line) { pending_.push_back(line); }
   std::size_t pending() const { return pending_.size(); }
@@ -100,20 +90,23 @@ class Translator {
     std::fflush(stdout);
   }
 
-  /// Decodes every pending line and returns what flush() prints.
+  /// Decodes every pending line and returns what flush() prints. Line i of the
+  /// input samples from the stream of (--seed, i).
   std::string translate_pending() {
     std::string out;
     if (pending_.empty()) return out;
-    std::vector<bool> empty_line;
-    const auto lists = decode_pending(empty_line);
-    for (std::size_t i = 0; i < lists.size(); ++i) {
-      const Hypothesis& best = lists[i][0];
+    SearchOptions search = translator_.options();
+    search.attention = attention_.wanted();
+    const std::vector<Translation> results = translator_.translate(pending_, search, sentences_);
+    for (const Translation& t : results) {
       if (n_best_)
-        print_nbest(out, lists[i], empty_line[i]);
+        print_nbest(out, t);
       else
-        print_line(out, empty_line[i] ? "" : l_.pipeline.detokenize(best.tokens));
+        out += t.text + "\n";
       ++sentences_;
-      if (attention_.wanted()) attention_.write(sentences_, source_tokens(pending_[i]), output_tokens(best), best);
+      unknown_ += t.unknown;
+      truncated_ += t.truncated;
+      if (attention_.wanted()) attention_.write(sentences_, t);
     }
     pending_.clear();
     return out;
@@ -125,7 +118,7 @@ class Translator {
   std::int64_t truncated() const { return truncated_; }
 
   /// What the user should know at the end (unknown tokens, truncated lines).
-  void summary() const { print_summary(unknown_, truncated_, max_input_); }
+  void summary() const { print_summary(unknown_, truncated_, translator_.max_input()); }
   static void print_summary(std::int64_t unknown, std::int64_t truncated, std::int64_t max_input) {
     if (unknown > 0)
       std::fprintf(stderr, "%lld source tokens were unknown to the vocabulary (mapped to <unk>)\n",
@@ -136,75 +129,23 @@ class Translator {
   }
 
  private:
-  std::vector<std::string> source_tokens(const std::string& line, bool* truncated = nullptr) const {
-    std::vector<std::string> tokens = l_.pipeline.tokenizer->encode(line);
-    const bool over = static_cast<std::int64_t>(tokens.size()) > max_input_;
-    if (over) tokens.resize(static_cast<std::size_t>(max_input_));
-    if (truncated) *truncated = over;
-    return tokens;
-  }
-  std::vector<std::int32_t> source_ids(const std::string& line) {
-    bool truncated = false;
-    const std::vector<std::string> tokens = source_tokens(line, &truncated);
-    truncated_ += truncated;
-    std::vector<std::int32_t> ids;
-    for (const auto& token : tokens) {
-      ids.push_back(l_.pipeline.source_vocab.id(token));
-      unknown_ += ids.back() == Vocab::kUnk;
-    }
-    return ids;
-  }
-  // Each pending line's hypotheses (one unless n-best), best first. Sentence
-  // numbers (0-based input lines) name the random streams of --sample.
-  std::vector<std::vector<Hypothesis>> decode_pending(std::vector<bool>& empty_line) {
-    TokenizedCorpus corpus;
-    std::vector<std::int64_t> rows, ids;
-    for (const auto& line : pending_) {
-      std::vector<std::int32_t> source = source_ids(line);
-      empty_line.push_back(source.empty());
-      if (source.empty()) source.push_back(Vocab::kUnk);  // decoded, then printed as an empty line
-      rows.push_back(corpus.size());
-      ids.push_back(sentences_ + corpus.size());
-      corpus.add(source, {}, corpus.size());
-    }
-    const Batch b = make_batch(corpus, rows);
-    if (n_best_) return beam_decode_nbest(*l_.model, b.source, b.source_lengths, options_);
-    std::vector<std::vector<Hypothesis>> lists;
-    for (auto& h : decode(*l_.model, b.source, b.source_lengths, options_, ids)) lists.push_back({std::move(h)});
-    return lists;
-  }
-
-  static void print_line(std::string& out, const std::string& text) {
-    out += text;
-    out += '\n';
-  }
-
   // index<TAB>hypothesis<TAB>normalized score<TAB>log-probability per entry; an
   // empty input line gets one empty entry scored 0.
-  void print_nbest(std::string& out, const std::vector<Hypothesis>& list, bool empty_line) const {
+  void print_nbest(std::string& out, const Translation& t) const {
     const std::string index = std::to_string(sentences_);
-    if (empty_line) {
+    if (t.source_tokens.empty()) {
       out += index + "\t\t0\t0\n";
       return;
     }
-    for (const Hypothesis& h : list) {
+    for (const Translation& h : t.hypotheses) {
       char scores[96];
-      std::snprintf(scores, sizeof scores, "\t%.6f\t%.6f\n", h.normalized, h.score);
-      out += index + "\t" + l_.pipeline.detokenize(h.tokens) + scores;
+      std::snprintf(scores, sizeof scores, "\t%.6f\t%.6f\n", h.normalized_score, h.score);
+      out += index + "\t" + h.text + scores;
     }
   }
 
-  std::vector<std::string> output_tokens(const Hypothesis& h) const {
-    std::vector<std::string> output;
-    for (auto id : h.tokens) output.push_back(l_.pipeline.target_vocab.token(id));
-    if (h.ended) output.push_back("</s>");
-    return output;
-  }
-
-  const TrainedModel& l_;
-  DecodeOptions options_;
+  const Translator& translator_;
   bool n_best_;
-  std::int64_t max_input_;
   AttentionWriter& attention_;
   std::vector<std::string> pending_;
   std::int64_t sentences_ = 0, unknown_ = 0, truncated_ = 0;
@@ -218,11 +159,9 @@ bool more_waiting(std::istream& in, bool from_file) {
 }
 
 int translate_one_process(const TranslateFlags& f) {
-  TrainedModel l = load_ensemble(f.decode.checkpoints);
-  set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
+  const Translator model(f.decode.checkpoints, translator_options(f.decode, f.threads));
   AttentionWriter attention(f.alignments, f.svg_dir, f.heads);
-  Translator translator(l, f.decode.options(), f.decode.n_best > 0, max_input_tokens(f.decode.max_input, l.config),
-                        attention);
+  LineTranslator translator(model, f.decode.n_best > 0, attention);
   std::ifstream file;
   const bool from_file = !f.input.empty();
   if (from_file) {
@@ -284,8 +223,7 @@ std::vector<std::string> read_all_lines(const TranslateFlags& f, std::string* er
 int translate_sharded(const TranslateFlags& f, Communicator& comm, std::string* input_error) {
   XSEQ_CHECK(f.alignments.empty() && f.svg_dir.empty(), "xseq translate: --alignments and --attention-svg are not "
              "supported under mpirun (", comm.size(), " ranks): run them in one process");
-  TrainedModel l = load_ensemble(f.decode.checkpoints);
-  set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
+  const Translator model(f.decode.checkpoints, translator_options(f.decode, f.threads));
   Packer input;
   if (comm.rank() == 0) {
     std::string error;
@@ -300,8 +238,7 @@ int translate_sharded(const TranslateFlags& f, Communicator& comm, std::string* 
   const std::int64_t n = u.integer(), batch = f.decode.batch;
   const auto [first, last] = contiguous_share((n + batch - 1) / batch, comm);
   AttentionWriter none("", "", false);
-  const std::int64_t max_input = max_input_tokens(f.decode.max_input, l.config);
-  Translator translator(l, f.decode.options(), f.decode.n_best > 0, max_input, none);
+  LineTranslator translator(model, f.decode.n_best > 0, none);
   translator.start_at(first * batch);
   std::string mine;
   for (std::int64_t i = 0; i < std::min(n, last * batch); ++i) {
@@ -319,7 +256,7 @@ int translate_sharded(const TranslateFlags& f, Communicator& comm, std::string* 
   std::fflush(stdout);
   *input_error = error;
   if (!error.empty()) return 1;
-  Translator::print_summary(std::int64_t(counts[0]), std::int64_t(counts[1]), max_input);
+  LineTranslator::print_summary(std::int64_t(counts[0]), std::int64_t(counts[1]), model.max_input());
   return 0;
 }
 
@@ -333,11 +270,6 @@ int translate(const TranslateFlags& f) {
 }
 
 }  // namespace
-
-std::int64_t max_input_tokens(std::int64_t flag, const Config& model_config) {
-  if (flag > 0) return flag;
-  return model_config.data.max_len > 0 ? model_config.data.max_len : kDefaultMaxInput;
-}
 
 Command add_translate_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("translate", "translate lines from stdin or a file with a checkpoint");

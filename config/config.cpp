@@ -395,7 +395,7 @@ Value to_value(const toml::node& node, Kind want, const std::string& at, const s
   else {
     const char* got = node.is_integer() ? "an integer" : node.is_floating_point() ? "a float" : node.is_boolean() ? "a boolean"
                       : node.is_string() ? "a string" : node.is_table() ? "a table" : node.is_array() ? "an array" : "something else";
-    XSEQ_CHECK(false, at, ": ", name, ": expected ", kind_name(want), ", got ", got);
+    XSEQ_CHECK_AS(ConfigError, false, at, ": ", name, ": expected ", kind_name(want), ", got ", got);
   }
   return v;
 }
@@ -409,23 +409,23 @@ const Field* find_field(const std::string& section, const std::string& key) {
 void apply(Config& c, const Field& f, const toml::node& node, const std::string& at) {
   const Value v = to_value(node, f.kind, at, f.name());
   // The resolved config must parse back, and TOML text is UTF-8 (only --set can bring other bytes).
-  XSEQ_CHECK(f.kind != Kind::string || valid_utf8(v.s), at, ": ", f.name(), " is not valid UTF-8 text");
+  XSEQ_CHECK_AS(ConfigError, f.kind != Kind::string || valid_utf8(v.s), at, ": ", f.name(), " is not valid UTF-8 text");
   const std::string problem = f.check(v);
   if (problem.empty()) return f.set(c, v);
   std::ostringstream shown;
   if (node.is_string()) shown << quote(node.as_string()->get());
   else node.visit([&](auto&& n) { shown << n; });
-  XSEQ_CHECK(false, at, ": ", f.name(), " = ", shown.str(), " ", problem);
+  XSEQ_CHECK_AS(ConfigError, false, at, ": ", f.name(), " = ", shown.str(), " ", problem);
 }
 
 // A layer's or a model type's option: a number, a boolean or a string.
 LayerOption read_option(const toml::node& v, const std::string& at, const std::string& name) {
   if (v.is_boolean()) return v.as_boolean()->get();
   if (v.is_string()) {
-    XSEQ_CHECK(valid_utf8(v.as_string()->get()), at, ": ", name, " is not valid UTF-8 text");
+    XSEQ_CHECK_AS(ConfigError, valid_utf8(v.as_string()->get()), at, ": ", name, " is not valid UTF-8 text");
     return v.as_string()->get();
   }
-  XSEQ_CHECK(v.is_integer() || v.is_floating_point(), at, ": ", name, ": options must be numbers, booleans or strings");
+  XSEQ_CHECK_AS(ConfigError, v.is_integer() || v.is_floating_point(), at, ": ", name, ": options must be numbers, booleans or strings");
   return v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
 }
 
@@ -439,19 +439,19 @@ std::vector<LayerArgs>* extra_layers(Config& c, const std::string& name) {
 // One [[model.encoder_extra]] / [[model.decoder_extra]] table: `type` and the layer's typed options.
 LayerArgs read_extra_layer(const toml::node& item, const std::string& origin, const std::string& part) {
   LayerArgs args;
-  XSEQ_CHECK(item.is_table(), where(origin, item.source()), ": ", part, " must hold tables");
+  XSEQ_CHECK_AS(ConfigError, item.is_table(), where(origin, item.source()), ": ", part, " must hold tables");
   for (const auto& [k, v] : *item.as_table()) {
     const std::string key(k.str());
     const std::string at = where(origin, v.source());
     if (key == "type") {
-      XSEQ_CHECK(v.is_string(), at, ": ", part, ".type: expected a string");
+      XSEQ_CHECK_AS(ConfigError, v.is_string(), at, ": ", part, ".type: expected a string");
       args.type = v.as_string()->get();
       check_layer_type(args.type, at + ": " + part + ".type");
     } else {
       args.options[key] = read_option(v, at, part + "." + key);
     }
   }
-  XSEQ_CHECK(!args.type.empty(), where(origin, item.source()), ": ", part,
+  XSEQ_CHECK_AS(ConfigError, !args.type.empty(), where(origin, item.source()), ": ", part,
              " needs a type (a registered layer name)");
   return args;
 }
@@ -459,8 +459,8 @@ LayerArgs read_extra_layer(const toml::node& item, const std::string& origin, co
 void read_extra_layers(std::vector<LayerArgs>& out, const std::string& part, const toml::node& node,
                        const std::string& origin) {
   const std::string at = where(origin, node.source());
-  XSEQ_CHECK(node.is_array_of_tables(), at, ": ", part, " must be an array of tables ([[", part, "]])");
-  XSEQ_CHECK(node.as_array()->size() <= std::size_t(kMaxLayers), at, ": ", part, " has ", node.as_array()->size(),
+  XSEQ_CHECK_AS(ConfigError, node.is_array_of_tables(), at, ": ", part, " must be an array of tables ([[", part, "]])");
+  XSEQ_CHECK_AS(ConfigError, node.as_array()->size() <= std::size_t(kMaxLayers), at, ": ", part, " has ", node.as_array()->size(),
              " layers (at most ", kMaxLayers, ")");
   out.clear();
   for (const auto& item : *node.as_array()) out.push_back(read_extra_layer(item, origin, part));
@@ -468,7 +468,7 @@ void read_extra_layers(std::vector<LayerArgs>& out, const std::string& part, con
 
 // [model.options]: a registered model type's own keys (make_model checks them).
 void read_model_options(Config& c, const toml::node& node, const std::string& origin) {
-  XSEQ_CHECK(node.is_table(), where(origin, node.source()), ": model.options must be a table ([model.options])");
+  XSEQ_CHECK_AS(ConfigError, node.is_table(), where(origin, node.source()), ": model.options must be a table ([model.options])");
   for (const auto& [k, v] : *node.as_table())
     c.model.options.options[std::string(k.str())] = read_option(v, where(origin, v.source()), "model.options." + std::string(k.str()));
 }
@@ -481,7 +481,7 @@ void override_extra_layers(std::vector<LayerArgs>& out, const std::string& part,
   try {
     parsed = toml::parse("v = " + value, at);
   } catch (const toml::parse_error& e) {
-    XSEQ_CHECK(false, at, ": expected an array of inline tables, e.g. ", part, "=[{type = \"highway\"}] (",
+    XSEQ_CHECK_AS(ConfigError, false, at, ": expected an array of inline tables, e.g. ", part, "=[{type = \"highway\"}] (",
                e.description(), ")");
   }
   const toml::node& node = *parsed.get("v");
@@ -494,8 +494,8 @@ void override_extra_layers(std::vector<LayerArgs>& out, const std::string& part,
 
 // --set model.options.KEY=VALUE: one option of the model type (a bare word is a string).
 void override_model_option(Config& c, const std::string& key, const std::string& value, const std::string& at) {
-  XSEQ_CHECK(!key.empty(), at, ": expected model.options.KEY=VALUE");
-  XSEQ_CHECK(valid_utf8(key), at, ": model.options.", key, " is not valid UTF-8 text");
+  XSEQ_CHECK_AS(ConfigError, !key.empty(), at, ": expected model.options.KEY=VALUE");
+  XSEQ_CHECK_AS(ConfigError, valid_utf8(key), at, ": model.options.", key, " is not valid UTF-8 text");
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + value);
@@ -513,10 +513,10 @@ void load_config_plugins(Config& c, const toml::table& root, const std::string& 
   const toml::node* node = root.get("plugins");
   if (!node) return;
   const std::string at = where(origin, node->source());
-  XSEQ_CHECK(node->is_array(), at, ": plugins must be an array of file names, e.g. plugins = [\"libglu.so\"]");
+  XSEQ_CHECK_AS(ConfigError, node->is_array(), at, ": plugins must be an array of file names, e.g. plugins = [\"libglu.so\"]");
   const std::filesystem::path base = std::filesystem::path(origin).parent_path();
   for (const auto& item : *node->as_array()) {
-    XSEQ_CHECK(item.is_string(), where(origin, item.source()), ": plugins: expected a file name (a string)");
+    XSEQ_CHECK_AS(ConfigError, item.is_string(), where(origin, item.source()), ": plugins: expected a file name (a string)");
     std::string name = item.as_string()->get();
     const std::string file_name = std::filesystem::path(name).filename().string();
     bool loaded = false;
@@ -528,7 +528,7 @@ void load_config_plugins(Config& c, const toml::table& root, const std::string& 
       try {
         name = load_plugin(name).path;
       } catch (const Error& e) {
-        XSEQ_CHECK(false, where(origin, item.source()), ": ", e.what());
+        XSEQ_CHECK_AS(ConfigError, false, where(origin, item.source()), ": ", e.what());
       }
     }
     c.plugins.push_back(name);
@@ -540,9 +540,9 @@ void apply_table(Config& c, const toml::table& root, const std::string& origin) 
     const std::string sname(sk.str());
     const std::string at = where(origin, section.source());
     if (sname == "plugins") continue;  // read first, by load_config_plugins
-    XSEQ_CHECK(sname == "data" || sname == "model" || sname == "train", at, ": unknown section [", sname,
+    XSEQ_CHECK_AS(ConfigError, sname == "data" || sname == "model" || sname == "train", at, ": unknown section [", sname,
                "] (expected plugins = [...], [data], [model] or [train])");
-    XSEQ_CHECK(section.is_table(), at, ": ", sname, " must be a table ([", sname, "])");
+    XSEQ_CHECK_AS(ConfigError, section.is_table(), at, ": ", sname, " must be a table ([", sname, "])");
     for (const auto& [k, node] : *section.as_table()) {
       const std::string key(k.str()), name = sname + "." + key;
       if (auto* layers = extra_layers(c, name)) {
@@ -554,7 +554,7 @@ void apply_table(Config& c, const toml::table& root, const std::string& origin) 
         continue;
       }
       const Field* f = find_field(sname, key);
-      XSEQ_CHECK(f != nullptr, where(origin, k.source()), ": unknown key ", name, " (did you mean ",
+      XSEQ_CHECK_AS(ConfigError, f != nullptr, where(origin, k.source()), ": unknown key ", name, " (did you mean ",
                  closest_key(name), "?)");
       apply(c, *f, node, where(origin, node.source()));
     }
@@ -563,22 +563,22 @@ void apply_table(Config& c, const toml::table& root, const std::string& origin) 
 
 void check_consistency(const Config& c, const std::string& origin) {
   const bool files = !c.data.train.empty();
-  XSEQ_CHECK(files != !c.data.task.empty(), origin, ": set either data.train (with data.valid) or data.task, ",
+  XSEQ_CHECK_AS(ConfigError, files != !c.data.task.empty(), origin, ": set either data.train (with data.valid) or data.task, ",
              files ? "not both" : "one of them");
-  if (files) XSEQ_CHECK(!c.data.valid.empty(), origin, ": data.valid is required with data.train");
-  XSEQ_CHECK(c.data.task_alphabet.find('\0') == std::string::npos, origin,
+  if (files) XSEQ_CHECK_AS(ConfigError, !c.data.valid.empty(), origin, ": data.valid is required with data.train");
+  XSEQ_CHECK_AS(ConfigError, c.data.task_alphabet.find('\0') == std::string::npos, origin,
              ": data.task_alphabet holds a NUL byte (U+0000), which no token may contain");
-  XSEQ_CHECK(c.data.task_min_len <= c.data.task_max_len, origin, ": data.task_min_len (", c.data.task_min_len,
+  XSEQ_CHECK_AS(ConfigError, c.data.task_min_len <= c.data.task_max_len, origin, ": data.task_min_len (", c.data.task_min_len,
              ") exceeds data.task_max_len (", c.data.task_max_len, ")");
-  XSEQ_CHECK(!c.model.share_embeddings || c.data.shared_vocab, origin,
+  XSEQ_CHECK_AS(ConfigError, !c.model.share_embeddings || c.data.shared_vocab, origin,
              ": model.share_embeddings = true needs data.shared_vocab = true");
-  XSEQ_CHECK(c.model.type != "transformer" || c.model.d_model % c.model.heads == 0, origin, ": model.d_model (",
+  XSEQ_CHECK_AS(ConfigError, c.model.type != "transformer" || c.model.d_model % c.model.heads == 0, origin, ": model.d_model (",
              c.model.d_model, ") must be divisible by model.heads (", c.model.heads, ")");
-  XSEQ_CHECK(c.train.schedule != "noam" || c.train.warmup_steps > 0, origin,
+  XSEQ_CHECK_AS(ConfigError, c.train.schedule != "noam" || c.train.warmup_steps > 0, origin,
              ": train.schedule = \"noam\" needs train.warmup_steps > 0");
-  XSEQ_CHECK(c.train.schedule != "cosine" || c.train.max_steps > c.train.warmup_steps, origin,
+  XSEQ_CHECK_AS(ConfigError, c.train.schedule != "cosine" || c.train.max_steps > c.train.warmup_steps, origin,
              ": train.schedule = \"cosine\" needs train.max_steps > train.warmup_steps");
-  XSEQ_CHECK(c.train.average_last <= c.train.keep_checkpoints, origin, ": train.average_last = ",
+  XSEQ_CHECK_AS(ConfigError, c.train.average_last <= c.train.keep_checkpoints, origin, ": train.average_last = ",
              c.train.average_last, " needs train.keep_checkpoints >= ", c.train.average_last, " (it is ",
              c.train.keep_checkpoints, "): only kept checkpoints can be averaged");
 }
@@ -592,14 +592,14 @@ Config parse_config(const std::string& text, const std::string& origin, const st
   try {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
-    XSEQ_CHECK(false, where(origin, e.source()), ": ", e.description());
+    XSEQ_CHECK_AS(ConfigError, false, where(origin, e.source()), ": ", e.description());
   }
   load_config_plugins(c, root, origin);
   apply_table(c, root, origin);
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
     const std::string at = "--set " + o;
-    XSEQ_CHECK(eq != std::string::npos && o.find('.') < eq, at, ": expected section.key=value");
+    XSEQ_CHECK_AS(ConfigError, eq != std::string::npos && o.find('.') < eq, at, ": expected section.key=value");
     const std::string name = o.substr(0, eq), value = o.substr(eq + 1);
     const std::string section = name.substr(0, name.find('.')), key = name.substr(name.find('.') + 1);
     if (auto* layers = extra_layers(c, name)) {
@@ -611,7 +611,7 @@ Config parse_config(const std::string& text, const std::string& origin, const st
       continue;
     }
     const Field* f = find_field(section, key);
-    XSEQ_CHECK(f != nullptr, at, ": unknown key ", name, " (did you mean ", closest_key(name), "?)");
+    XSEQ_CHECK_AS(ConfigError, f != nullptr, at, ": unknown key ", name, " (did you mean ", closest_key(name), "?)");
     toml::table parsed;
     try {
       parsed = toml::parse("v = " + value);
@@ -628,7 +628,7 @@ Config parse_config(const std::string& text, const std::string& origin, const st
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
-  XSEQ_CHECK(in.good(), "cannot open config file '", path, "'");
+  XSEQ_CHECK_AS(ConfigError, in.good(), "cannot open config file '", path, "'");
   std::ostringstream text;
   text << in.rdbuf();
   Config c = parse_config(text.str(), path, overrides);

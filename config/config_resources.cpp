@@ -123,7 +123,7 @@ void validate_resources(const Config& c, std::int64_t available_bytes) {
   if (total <= double(available_bytes)) return;
   char params[64];
   std::snprintf(params, sizeof params, "%.1f million", e.parameters / 1e6);
-  XSEQ_CHECK(false, c.source, ": training this model needs about ", format_gib(total), ": ", format_gib(e.parameter_bytes), " for ", params,
+  XSEQ_CHECK_AS(ConfigError, false, c.source, ": training this model needs about ", format_gib(total), ": ", format_gib(e.parameter_bytes), " for ", params,
              " parameters with their gradients and ", c.train.optimizer, " state (", estimate_keys(c, e.vocab), ") and ",
              format_gib(e.activation_bytes), " of activations for one batch (", batch_shape(c).keys, "); this machine has ",
              format_gib(double(available_bytes)), " of memory");

@@ -33,13 +33,12 @@ std::vector<Hypothesis> pick_decode(Seq2SeqModel& model, const IndexTensor& sour
   const std::int64_t B = source.shape[0];
   std::vector<Hypothesis> out(static_cast<std::size_t>(B));
   std::unique_ptr<DecoderState> state = model.encode(source, lengths);
+  state->keep_attention = options.keep_attention || options.keep_head_attention;
   std::vector<std::int64_t> active(static_cast<std::size_t>(B));  // original row of each live row
   for (std::int64_t b = 0; b < B; ++b) active[static_cast<std::size_t>(b)] = b;
   std::vector<std::int32_t> tokens(static_cast<std::size_t>(B), Vocab::kBos);
   std::vector<std::int64_t> limit(static_cast<std::size_t>(B));
-  for (std::int64_t b = 0; b < B; ++b)
-    limit[static_cast<std::size_t>(b)] =
-        static_cast<std::int64_t>(options.max_len_ratio * double(lengths[static_cast<std::size_t>(b)])) + options.max_len_extra;
+  for (std::int64_t b = 0; b < B; ++b) limit[static_cast<std::size_t>(b)] = output_limit(options, lengths[std::size_t(b)]);
 
   for (std::int64_t t = 0; !active.empty(); ++t) {
     const DecodeStep step = model.step(*state, tokens);
@@ -83,6 +82,12 @@ std::vector<Hypothesis> greedy_decode(Seq2SeqModel& model, const IndexTensor& so
   });
 }
 
+std::int64_t output_limit(const DecodeOptions& o, std::int64_t source_length) {
+  std::int64_t limit = static_cast<std::int64_t>(o.max_len_ratio * double(source_length)) + o.max_len_extra;
+  if (o.max_len > 0 && limit > o.max_len) limit = o.max_len;
+  return limit < 1 ? 1 : limit;
+}
+
 double normalized_score(double log_prob, std::int64_t length, double alpha) {
   return alpha == 0.0 ? log_prob : log_prob / std::pow((5.0 + double(length)) / 6.0, alpha);
 }
@@ -108,6 +113,7 @@ class BeamSearch {
                options.beam, "], got ", options.n_best);
     const std::int64_t B = source.shape[0];
     state_ = model.encode(source, lengths);
+    state_->keep_attention = options.keep_attention || options.keep_head_attention;
     owner_.resize(static_cast<std::size_t>(B));
     for (std::int64_t b = 0; b < B; ++b) owner_[static_cast<std::size_t>(b)] = b;
     beams_.resize(static_cast<std::size_t>(B));
@@ -145,10 +151,7 @@ class BeamSearch {
   }
 
  private:
-  std::int64_t limit(std::int64_t b) const {
-    return static_cast<std::int64_t>(o_.max_len_ratio * double(lengths_[static_cast<std::size_t>(b)])) +
-           o_.max_len_extra;
-  }
+  std::int64_t limit(std::int64_t b) const { return output_limit(o_, lengths_[static_cast<std::size_t>(b)]); }
 
   void finish(std::int64_t b, Partial p, std::int64_t length_with_eos) {
     Hypothesis h;

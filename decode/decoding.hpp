@@ -23,6 +23,7 @@ struct Hypothesis {
 struct DecodeOptions {
   double max_len_ratio = 2.0;   ///< a hypothesis stops at ratio * source length + max_len_extra tokens
   std::int64_t max_len_extra = 10;
+  std::int64_t max_len = 0;     ///< and at this many tokens at most (0 = no absolute cap)
   bool keep_attention = false;
   bool keep_head_attention = false;
   std::int64_t beam = 1;        ///< beam size (1 = greedy)
@@ -35,6 +36,10 @@ struct DecodeOptions {
   double top_p = 1.0;           ///< nucleus: the fewest most likely tokens holding mass >= top_p (1 = all)
   std::uint64_t seed = 1;       ///< sentence i draws from a stream of (seed, i)
 };
+
+/// The most tokens a hypothesis for a source of `source_length` tokens may have
+/// (max_len_ratio, max_len_extra, max_len; at least 1).
+std::int64_t output_limit(const DecodeOptions& options, std::int64_t source_length);
 
 /// The score a beam ranks finished hypotheses by: log P(Y) / ((5 + |Y|) / 6)^alpha,
 /// |Y| counting </s> when the hypothesis has one.

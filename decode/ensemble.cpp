@@ -58,6 +58,8 @@ std::unique_ptr<DecoderState> EnsembleModel::encode(const IndexTensor& source, c
 DecodeStep EnsembleModel::step(DecoderState& state, const std::vector<std::int32_t>& tokens) {
   auto* s = dynamic_cast<EnsembleState*>(&state);
   XSEQ_CHECK(s != nullptr, "EnsembleModel::step: the state was not made by EnsembleModel::encode");
+  // The ensemble's attention is its first member's; the others never compute any.
+  for (std::size_t k = 0; k < s->members.size(); ++k) s->members[k]->keep_attention = k == 0 && s->keep_attention;
   DecodeStep out = members_[0]->step(*s->members[0], tokens);
   Tensor sum = out.log_probs.value().clone();  // (B, V)
   float* acc = sum.data();

@@ -18,9 +18,12 @@ void score_batch(Seq2SeqModel& model, const Batch& b, std::vector<PairScore>& ou
   for (std::int64_t r = 0; r < b.size(); ++r) {
     PairScore& s = out[static_cast<std::size_t>(b.indices[static_cast<std::size_t>(r)])];
     s.tokens = b.target_lengths[static_cast<std::size_t>(r)];
+    s.token_log_probs.resize(static_cast<std::size_t>(s.tokens));
     for (std::int64_t t = 0; t < s.tokens; ++t) {
       const std::int32_t target = b.decoder_output.data[static_cast<std::size_t>(r * T + t)];
-      s.log_prob += double(lp.data()[(r * T + t) * V + target]);
+      const float token = lp.data()[(r * T + t) * V + target];
+      s.token_log_probs[static_cast<std::size_t>(t)] = token;
+      s.log_prob += double(token);
     }
   }
 }

@@ -16,6 +16,7 @@ class Communicator;
 struct PairScore {
   double log_prob = 0.0;    ///< sum over the target tokens, </s> included
   std::int64_t tokens = 0;  ///< target tokens, </s> included
+  std::vector<float> token_log_probs;  ///< each target token's (one process; empty after an mpirun gather)
 };
 
 /// Forced decoding: every pair's target scored by model.logits + log_softmax (no

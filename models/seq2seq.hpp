@@ -54,11 +54,17 @@ class DecoderState {
   /// dropping finished sentences.
   virtual void select(const std::vector<std::int64_t>& rows) = 0;
   virtual std::int64_t batch() const = 0;
+  /// Whether step() must return the attention over the source (alignments,
+  /// heatmaps). The decoding functions clear it when nobody reads it, so that a
+  /// model need not compute it (the Transformer then asks no layer for weights).
+  bool keep_attention = true;
 };
 
 struct DecodeStep {
   Variable log_probs;  ///< (B, V) log-softmax of the next token
-  Variable attention;       ///< (B, S) attention over the source (head-averaged, last layer; S + 1 with model.source_eos)
+  /// (B, S) attention over the source (head-averaged, last layer; S + 1 with
+  /// model.source_eos); may be undefined when the state's keep_attention is false.
+  Variable attention;
   Variable head_attention;  ///< (B, heads, S) per head, for multi-head models (else undefined)
 };
 

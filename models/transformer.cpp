@@ -128,7 +128,7 @@ DecodeStep TransformerModel::step(DecoderState& base, const std::vector<std::int
   Variable h = embed(*tgt_embed_, *tgt_pos_, IndexTensor({B, 1}, tokens), state.position);
   Variable heads;  // the last layer's cross-attention per head, (B, heads, 1, S)
   for (std::size_t l = 0; l < decoder_.size(); ++l) {
-    const bool last = l + 1 == decoder_.size();
+    const bool last = l + 1 == decoder_.size() && state.keep_attention;
     AttentionResult r = decoder_[l]->forward(h, state.memory, state.padding, &state.caches[l],
                                              last ? MultiHeadAttention::Weights::per_head
                                                   : MultiHeadAttention::Weights::none);
@@ -140,6 +140,7 @@ DecodeStep TransformerModel::step(DecoderState& base, const std::vector<std::int
   ++state.position;
   DecodeStep out;
   out.log_probs = log_softmax(reshape(project(h), {B, target_vocab_}));
+  if (!state.keep_attention) return out;
   const std::int64_t S = state.memory.dim(1);
   out.head_attention = reshape(heads, {B, heads.dim(1), S});
   out.attention = mean(out.head_attention, {1});
