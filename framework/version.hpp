@@ -7,13 +7,13 @@
 #include <cstddef>  // defines the C++ library's ABI macros tested below
 
 #define XSEQ_VERSION_MAJOR 0
-#define XSEQ_VERSION_MINOR 2
+#define XSEQ_VERSION_MINOR 3
 #define XSEQ_VERSION_PATCH 0
-#define XSEQ_VERSION_STRING "0.2.0"
+#define XSEQ_VERSION_STRING "0.3.0"
 
 /// Bumped whenever a public type that plugins see (Module, Variable, LayerArgs,
 /// the registries, ...) changes its layout or meaning.
-#define XSEQ_PLUGIN_ABI_VERSION 1
+#define XSEQ_PLUGIN_ABI_VERSION 2
 
 #define XSEQ_STRINGIFY_(x) #x
 #define XSEQ_STRINGIFY(x) XSEQ_STRINGIFY_(x)
