@@ -9,20 +9,8 @@ namespace {
 
 const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// SentencePiece models are binary; HDF5 strings are NUL-terminated, so store base64.
-std::string base64_encode(const std::string& in) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const auto b = [&](std::size_t k) { return k < in.size() ? static_cast<unsigned char>(in[k]) : 0u; };
-    const unsigned v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
-    out += kBase64[(v >> 18) & 63];
-    out += kBase64[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kBase64[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kBase64[v & 63] : '=';
-  }
-  return out;
-}
-
+// Checkpoints of format versions 1 and 2 stored the SentencePiece model as a
+// base64 string (HDF5 strings end at a NUL); version 3 stores the bytes.
 std::string base64_decode(const std::string& in) {
   std::string out;
   unsigned v = 0;
@@ -57,7 +45,7 @@ void TextPipeline::save(CheckpointExtras& extras) const {
   extras.strings["vocab/tgt"] = target_vocab.serialize();
   extras.attributes["tokenizer"] = tokenizer->name();
   if (auto* sp = dynamic_cast<const SentencePieceTokenizer*>(tokenizer.get()))
-    extras.strings["tokenizer/sentencepiece_base64"] = base64_encode(sp->serialized());
+    extras.bytes[kSentencePieceBytes] = sp->serialized();
 }
 
 TextPipeline TextPipeline::load(const H5File& file) {
@@ -65,12 +53,19 @@ TextPipeline TextPipeline::load(const H5File& file) {
   const std::string name = file.attribute("tokenizer");
   XSEQ_CHECK(!name.empty(), "checkpoint '", file.path(), "' names no tokenizer");
   if (name == "sentencepiece")
-    p.tokenizer = SentencePieceTokenizer::from_serialized(base64_decode(file.read_string("tokenizer/sentencepiece_base64")));
+    p.tokenizer = SentencePieceTokenizer::from_serialized(stored_sentencepiece(file));
   else
     p.tokenizer = make_tokenizer(name);
   p.source_vocab = Vocab::deserialize(file.read_string("vocab/src"), file.path() + ":/vocab/src");
   p.target_vocab = Vocab::deserialize(file.read_string("vocab/tgt"), file.path() + ":/vocab/tgt");
   return p;
+}
+
+std::string stored_sentencepiece(const H5File& file) {
+  if (file.has(kSentencePieceBytes)) return file.read_bytes(kSentencePieceBytes);
+  XSEQ_CHECK(file.has(kSentencePieceBase64), "checkpoint '", file.path(), "' names tokenizer sentencepiece but holds ",
+             "no model (", kSentencePieceBytes, ")");
+  return base64_decode(file.read_string(kSentencePieceBase64));
 }
 
 }  // namespace xseq

@@ -24,4 +24,11 @@ struct TextPipeline {
   static TextPipeline load(const H5File& checkpoint);
 };
 
+/// Where a checkpoint keeps a SentencePiece model: bytes (format 3), or base64
+/// text (formats 1 and 2).
+inline constexpr const char* kSentencePieceBytes = "tokenizer/sentencepiece";
+inline constexpr const char* kSentencePieceBase64 = "tokenizer/sentencepiece_base64";
+/// The serialized SentencePiece model a checkpoint stores, from either place.
+std::string stored_sentencepiece(const H5File& checkpoint);
+
 }  // namespace xseq

@@ -18,8 +18,7 @@ class EnsembleState : public DecoderState {
 std::string pipeline_difference(const H5File& a, const H5File& b) {
   if (a.attribute("tokenizer") != b.attribute("tokenizer"))
     return "the tokenizers differ ('" + a.attribute("tokenizer") + "' and '" + b.attribute("tokenizer") + "')";
-  const char* sp = "tokenizer/sentencepiece_base64";
-  if (a.has(sp) != b.has(sp) || (a.has(sp) && a.read_string(sp) != b.read_string(sp)))
+  if (a.attribute("tokenizer") == "sentencepiece" && stored_sentencepiece(a) != stored_sentencepiece(b))
     return "the sentencepiece models differ";
   if (a.read_string("vocab/src") != b.read_string("vocab/src")) return "the source vocabularies differ";
   if (a.read_string("vocab/tgt") != b.read_string("vocab/tgt")) return "the target vocabularies differ";

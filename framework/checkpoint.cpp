@@ -41,6 +41,7 @@ void write_checkpoint(const std::string& tmp, Module& model, const Optimizer* op
   file.set_attribute("rng", rngs.str());
   for (const auto& [key, value] : extras.attributes) file.set_attribute(key, value);
   for (const auto& [name, value] : extras.strings) file.write_string(name, value);
+  for (const auto& [name, value] : extras.bytes) file.write_bytes(name, value);
   for (const auto& [group, tensors] : extras.groups)
     for (const auto& t : tensors) file.write(group + "/" + dotted_to_h5_path(t.name), t.variable.value());
   file.close();
@@ -109,10 +110,10 @@ std::unique_ptr<H5File> open_checkpoint(const std::string& path) {
   }
   const std::string version = file->attribute("format_version");
   XSEQ_CHECK(!version.empty(), "'", path, "' is an HDF5 file but not an xseq checkpoint (no format_version)");
-  XSEQ_CHECK(version == "1" || version == "2", "checkpoint '", path, "' has format version ", version,
-             "; this xseq reads versions 1 and 2");
-  XSEQ_CHECK(version == "1" || file->checksummed(), "checkpoint '", path,
-             "' is corrupt: format version 2 but no checksum list");
+  XSEQ_CHECK(version == "1" || version == "2" || version == "3", "checkpoint '", path, "' has format version ",
+             version, "; this xseq reads versions 1 to 3");
+  XSEQ_CHECK(version == "1" || file->checksummed(), "checkpoint '", path, "' is corrupt: format version ", version,
+             " but no checksum list");
   return file;
 }
 

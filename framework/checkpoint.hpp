@@ -18,13 +18,16 @@
 
 namespace xseq {
 
-/// 2: every dataset and attribute checksummed (a version-2 file without its checksum
-/// list is refused). Version 1 files still load, unverified.
-constexpr int kCheckpointFormatVersion = 2;
+/// 3: bytes datasets (the SentencePiece model as tokenizer/sentencepiece, opaque
+/// bytes instead of version 2's base64 string tokenizer/sentencepiece_base64).
+/// 2: every dataset and attribute checksummed (a version-2 or -3 file without its
+/// checksum list is refused). Versions 1 and 2 still load (1 unverified).
+constexpr int kCheckpointFormatVersion = 3;
 
 struct CheckpointExtras {
   std::map<std::string, std::string> attributes;  ///< root attributes
   std::map<std::string, std::string> strings;     ///< string datasets by path ("vocab/src")
+  std::map<std::string, std::string> bytes;       ///< bytes datasets by path ("tokenizer/sentencepiece")
   /// More parameter-shaped tensors by group, e.g. "ema": the moving average of the
   /// weights, stored like /params under /<group>/<name>.
   std::map<std::string, std::vector<NamedParameter>> groups;

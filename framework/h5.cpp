@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -27,6 +28,7 @@ struct H5MemoryImage {
 namespace {
 
 const char* const kChecksumAttribute = "xseq.checksums";
+const char* const kBytesTag = "xseq bytes";
 constexpr hsize_t kChunkElements = 1 << 18;  // at most 1 MiB of float32 per Fletcher-32 chunk
 
 // HDF5 prints its own error stack by default; xseq reports errors itself.
@@ -53,20 +55,9 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
-std::uint32_t crc32(const void* data, std::size_t n) {  // CRC-32 as zlib.crc32 computes it
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t c = 0xFFFFFFFFu;
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+// zlib's CRC-32 (the value Python's zlib.crc32 gives the same bytes).
+std::uint32_t crc32(const void* data, std::size_t n) {
+  return static_cast<std::uint32_t>(::crc32_z(0L, static_cast<const Bytef*>(data), n));
 }
 
 herr_t collect_error(unsigned, const H5E_error2_t* error, void* out) {
@@ -176,7 +167,7 @@ void write_fully(int fd, const char* data, std::size_t n, const std::string& pat
 bool parse_checksum_line(const std::string& line, std::map<std::string, std::uint32_t>& out) {
   if (line.size() < 14 || line[3] != ' ' || line[12] != ' ') return false;
   const std::string kind = line.substr(0, 3), hex = line.substr(4, 8);
-  if (kind != "f32" && kind != "str" && kind != "att") return false;
+  if (kind != "f32" && kind != "str" && kind != "bin" && kind != "att") return false;
   if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
   return out.emplace(kind + ' ' + line.substr(13), static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16))).second;
 }
@@ -401,6 +392,43 @@ std::string H5File::read_variable_string(std::int64_t dataset, std::int64_t type
   return value;
 }
 
+// Bytes (a SentencePiece model) as a 1-D dataset of opaque 1-byte elements
+// tagged "xseq bytes": stored exactly, NULs included (h5py reads it as a numpy
+// array of void bytes; .tobytes() gives them back).
+void H5File::write_bytes(const std::string& name, const std::string& value) {
+  XSEQ_CHECK(name.find('\n') == std::string::npos, "HDF5: dataset name '", name, "' contains a newline");
+  Handle lcpl = intermediate_groups();
+  Handle type{H5Tcreate(H5T_OPAQUE, 1), H5Tclose};
+  XSEQ_CHECK(type.id >= 0 && H5Tset_tag(type.id, kBytesTag) >= 0, "HDF5: cannot make an opaque type (",
+             hdf5_reason(), ")");
+  const hsize_t n = value.size();
+  Handle space{H5Screate_simple(1, &n, nullptr), H5Sclose};
+  Handle ds{H5Dcreate2(file_, name.c_str(), type.id, space.id, lcpl.id, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+  XSEQ_CHECK(ds.id >= 0, "HDF5: cannot create bytes dataset '", name, "' in '", path_, "' (", hdf5_reason(), ")");
+  XSEQ_CHECK((n == 0 || H5Dwrite(ds.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) >= 0) &&
+                 ds.release() >= 0,
+             "HDF5: cannot write '", name, "' to '", path_, "' (", hdf5_reason(), ")");
+  checksums_["bin " + name] = crc32(value.data(), value.size());
+}
+
+std::string H5File::read_bytes(const std::string& name) const {
+  XSEQ_CHECK(has(name), "HDF5: '", path_, "' has no dataset '", name, "'");
+  Handle ds{H5Dopen2(file_, name.c_str(), H5P_DEFAULT), H5Dclose};
+  XSEQ_CHECK(ds.id >= 0, "HDF5: '", path_, "': '", name, "' is not a readable dataset (", hdf5_reason(), ")");
+  Handle type{H5Dget_type(ds.id), H5Tclose};
+  Handle space{H5Dget_space(ds.id), H5Sclose};
+  XSEQ_CHECK(type.id >= 0 && H5Tget_class(type.id) == H5T_OPAQUE && H5Tget_size(type.id) == 1 && space.id >= 0 &&
+                 H5Sget_simple_extent_ndims(space.id) == 1,
+             "HDF5: '", path_, "': '", name, "' is not a bytes dataset");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.id);
+  XSEQ_CHECK(n >= 0 && n < (hssize_t(1) << 32), "HDF5: '", path_, "': '", name, "' has an impossible size");
+  std::string value(static_cast<std::size_t>(n), '\0');
+  XSEQ_CHECK(n == 0 || H5Dread(ds.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) >= 0,
+             "HDF5: cannot read '", name, "' from '", path_, "' (", hdf5_reason(), ")");
+  verify_checksum("bin " + name, value.data(), value.size());
+  return value;
+}
+
 std::vector<std::string> H5File::datasets(const std::string& group) const {
   std::vector<std::string> names;
   const std::string root = group.empty() ? "/" : group;
@@ -504,6 +532,8 @@ void H5File::verify() const {
       read(name);
     else if (kind == "str")
       read_string(name);
+    else if (kind == "bin")
+      read_bytes(name);
     else
       attribute(name);
   }

@@ -3,8 +3,8 @@
 // "encoder.layers.0.attn.q.weight" is stored at "encoder/layers/0/attn/q/weight".
 //
 // Files written here are checksummed: float datasets carry HDF5's Fletcher-32
-// filter, and the root attribute "xseq.checksums" lists a CRC-32 of every dataset
-// and attribute ("<f32|str|att> <crc32 hex> <name>" per line). Reading such a file
+// filter, and the root attribute "xseq.checksums" lists a CRC-32 (zlib's) of every
+// dataset and attribute ("<f32|str|bin|att> <crc32 hex> <name>" per line). Reading such a file
 // checks that it holds exactly the listed names and verifies each value when it is
 // read. Files without the list (older checkpoints, golden fixtures) load unverified.
 #pragma once
@@ -48,6 +48,9 @@ class H5File {
   /// read_string() also reads the variable-length strings of older files.
   void write_string(const std::string& name, const std::string& value);
   std::string read_string(const std::string& name) const;
+  /// Bytes stored exactly (NULs included) as an opaque 1-D dataset (a SentencePiece model).
+  void write_bytes(const std::string& name, const std::string& value);
+  std::string read_bytes(const std::string& name) const;
   /// Every dataset path below `group` ("" = the whole file), sorted, without a leading '/'.
   std::vector<std::string> datasets(const std::string& group = "") const;
   /// A string attribute on the root group.

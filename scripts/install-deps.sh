@@ -9,6 +9,7 @@ PACKAGES=(
   libxtensor-dev libxtensor-blas-dev xtl-dev
   libopenblas0-openmp libopenblas-openmp-dev
   libhdf5-dev
+  zlib1g-dev   # crc32 of every checkpoint dataset
   libsentencepiece-dev
   libtomlplusplus-dev
   catch2

@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "decode/trained_model.hpp"
+#include "decode/translator.hpp"
 #include "helpers.hpp"
+#include "train/averaging.hpp"
 
 using namespace xseq;
 
@@ -90,7 +93,7 @@ TEST_CASE("checkpoint: mismatched models and bad files are clear errors", "[chec
     H5File future("test_future.h5", H5File::Mode::truncate);
     future.set_attribute("format_version", "99");
   }
-  CHECK_THROWS_WITH(open_checkpoint("test_future.h5"), "checkpoint 'test_future.h5' has format version 99; this xseq reads versions 1 and 2");
+  CHECK_THROWS_WITH(open_checkpoint("test_future.h5"), "checkpoint 'test_future.h5' has format version 99; this xseq reads versions 1 to 3");
   for (const char* f : {"test_mismatch.h5", "test_text.h5", "test_trunc.h5", "test_other.h5", "test_future.h5"}) std::remove(f);
 }
 
@@ -110,4 +113,30 @@ TEST_CASE("checkpoint: a save that fails midway leaves the previous file intact"
   for (const auto& entry : std::filesystem::directory_iterator("."))
     CHECK(entry.path().filename().string().rfind("test_atomic.h5.tmp", 0) != 0);  // no temporary left
   std::remove("test_atomic.h5");
+}
+
+TEST_CASE("checkpoint: a committed format-2 file verifies with zlib's CRC-32 and still loads", "[checkpoint]") {
+  // tests/fixtures/checkpoint-v2-sentencepiece.h5 was written by xseq 0.2 (format
+  // 2: its own CRC-32 code, the SentencePiece model as base64 text).
+  const std::string v2 = std::string(XSEQ_FIXTURE_DIR) + "/checkpoint-v2-sentencepiece.h5";
+  auto file = open_checkpoint(v2);
+  CHECK(file->attribute("format_version") == "2");
+  CHECK(file->has("tokenizer/sentencepiece_base64"));
+  CHECK_NOTHROW(file->verify());  // every stored checksum equals zlib's crc32 of the same bytes
+  const TrainedModel old = load_trained_model(v2);
+  CHECK(old.pipeline.tokenizer->name() == "sentencepiece");
+  // Saved again, it is format 3 with the model as bytes, and decodes the same.
+  const std::string v3 = "test_checkpoint_v3.h5";
+  average_checkpoints({v2, v2}, v3);  // the same weights (a + a) / 2, written anew
+  auto again = open_checkpoint(v3);
+  CHECK(again->attribute("format_version") == "3");
+  CHECK(again->has("tokenizer/sentencepiece"));
+  CHECK_FALSE(again->has("tokenizer/sentencepiece_base64"));
+  CHECK(stored_sentencepiece(*again) == stored_sentencepiece(*file));
+  const TrainedModel now = load_trained_model(v3);
+  const std::vector<std::string> input{"abc", "fedcba", "ab"};
+  CHECK(Translator(v2).translate(input)[1].text == Translator(v3).translate(input)[1].text);
+  for (std::size_t i = 0; i < input.size(); ++i)
+    CHECK(now.pipeline.tokenizer->encode(input[i]) == old.pipeline.tokenizer->encode(input[i]));
+  std::remove(v3.c_str());
 }

@@ -121,3 +121,32 @@ TEST_CASE("H5File: a flipped byte in a string dataset is a checksum error", "[h5
   CHECK_THROWS_WITH(f.verify(), Catch::Contains("is corrupt (checksum mismatch)"));
   std::remove(path.c_str());
 }
+
+TEST_CASE("H5File: bytes datasets keep every byte, NULs included, and are checksummed", "[h5][robust]") {
+  const std::string path = "test_h5_bytes.h5";
+  const std::string bytes = std::string("\x00\x01spm\xff\x00model", 12) + std::string(1000, '\x7f');
+  {
+    H5File f(path, H5File::Mode::truncate);
+    f.write_bytes("tokenizer/sentencepiece", bytes);
+    f.write_bytes("empty", "");
+    f.close();
+  }
+  {
+    H5File f(path, H5File::Mode::read);
+    CHECK(f.read_bytes("tokenizer/sentencepiece") == bytes);
+    CHECK(f.read_bytes("empty").empty());
+    CHECK_NOTHROW(f.verify());
+    CHECK_THROWS_WITH(f.read_string("tokenizer/sentencepiece"), Catch::Contains("is not a string"));
+  }
+  // One flipped payload byte: the zlib CRC-32 in the checksum list catches it.
+  std::fstream raw(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
+  const auto at = all.find(std::string(1000, '\x7f'));
+  REQUIRE(at != std::string::npos);
+  raw.seekp(static_cast<std::streamoff>(at + 500));
+  raw.put('\x7e');
+  raw.close();
+  H5File f(path, H5File::Mode::read);
+  CHECK_THROWS_WITH(f.read_bytes("tokenizer/sentencepiece"), Catch::Contains("checksum mismatch"));
+  std::remove(path.c_str());
+}
