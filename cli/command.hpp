@@ -101,6 +101,8 @@ struct DecodeFlags {
   std::int64_t batch = 0;      ///< 0: the command's default
   std::int64_t max_input = -1; ///< -1: from the model (docs: eval_commands.cpp)
   std::int64_t n_best = 0;     ///< translate only; 0: one translation per line
+  double max_len_ratio = 2.0;  ///< an output stops at ratio x source tokens + extra
+  std::int64_t max_len_extra = 10;
   bool sample = false;
   double temperature = 1.0;
   std::int64_t top_k = 0;
@@ -112,6 +114,8 @@ struct DecodeFlags {
     o.beam = beam;
     o.alpha = alpha;
     o.n_best = n_best > 0 ? n_best : 1;
+    o.max_len_ratio = max_len_ratio;
+    o.max_len_extra = max_len_extra;
     o.sample = sample;
     o.temperature = temperature;
     o.top_k = top_k;
@@ -129,6 +133,8 @@ inline TranslatorOptions translator_options(const DecodeFlags& f, int threads) {
   o.beam = f.beam;
   o.n_best = f.n_best > 0 ? f.n_best : 1;
   o.alpha = f.alpha;
+  o.max_len_ratio = f.max_len_ratio;
+  o.max_len_extra = f.max_len_extra;
   o.sample = f.sample;
   o.temperature = f.temperature;
   o.top_k = f.top_k;
@@ -176,6 +182,15 @@ inline void add_decode_flags(CLI::App& cmd, DecodeFlags& f, std::int64_t default
                  "(default: the model's data.max_len, or 1024 when that is 0)")
       ->check(kInteger)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  cmd.add_option("--max-len-ratio", f.max_len_ratio,
+                 "an output stops at this many tokens per source token, plus --max-len-extra")
+      ->check(kFiniteNumber)
+      ->check(CLI::Range(0.0, 1000.0))
+      ->default_val(2.0);
+  cmd.add_option("--max-len-extra", f.max_len_extra, "tokens an output may have beyond --max-len-ratio x source")
+      ->check(kInteger)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20))
+      ->default_val(10);
   if (n_best)
     cmd.add_option("--n-best", f.n_best, "print the N best hypotheses of beam search per sentence (N <= --beam)")
         ->check(kInteger)

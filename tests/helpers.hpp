@@ -31,6 +31,15 @@ inline Tensor away_from_zero(const Shape& shape, Rng& rng, float gap = 0.1f) {
 
 inline Variable param(const Tensor& t) { return Variable(t, true); }
 
+/// The absolute floor of a float32 result's tolerance against a double
+/// reference: a float sum of n terms (each a rounded product) is off by at most
+/// about (n + 1) * FLT_EPSILON times the sum of the terms' magnitudes, whatever
+/// the order the kernel adds them in. A purely relative tolerance shrinks to
+/// nothing when terms of both signs cancel to a value near 0.
+inline double rounding_floor(double sum_of_magnitudes, std::int64_t n) {
+  return double(n + 1) * 1.1920928955078125e-07 * sum_of_magnitudes;
+}
+
 /// `wrt` followed by every parameter of `m`: what a layer's gradient check covers.
 inline std::vector<Variable> with_params(std::vector<Variable> wrt, const Module& m) {
   for (auto& p : m.parameters()) wrt.push_back(p);
