@@ -23,22 +23,6 @@ struct EvalFlags {
   int threads = -1;
 };
 
-// The test pairs as ids; sides longer than --max-input are cut (and counted) so
-// that no line can make evaluation run out of memory.
-TokenizedCorpus encode_test_set(const TrainedModel& l, const ParallelText& text, std::int64_t max_input,
-                                bool tell) {
-  EncodeOptions eo;
-  eo.max_len = max_input;
-  eo.over_long = OverLong::truncate;
-  EncodeReport report;
-  TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer, l.pipeline.source_vocab,
-                                         l.pipeline.target_vocab, eo, &report);
-  if (report.truncated > 0 && tell)
-    std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",
-                 text.origin().c_str(), static_cast<long long>(report.truncated), static_cast<long long>(max_input));
-  return corpus;
-}
-
 void write_text_file(const std::string& path, const std::string& text, const char* flag) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -49,18 +33,15 @@ void write_text_file(const std::string& path, const std::string& text, const cha
 // Under mpirun every rank evaluates a share of the batches (EvalOptions::communicator)
 // and gets the metrics of the whole set; rank 0 alone prints and writes them.
 int evaluate_checkpoint(const EvalFlags& f, Communicator& comm) {
-  TrainedModel l = load_ensemble(f.decode.checkpoints);
-  set_num_threads(f.threads >= 0 ? f.threads : static_cast<int>(l.config.train.threads));
-  const ParallelText text = read_corpus(f.data);
-  const std::int64_t max_input = max_input_tokens(f.decode.max_input, l.config);
-  const TokenizedCorpus corpus = encode_test_set(l, text, max_input, comm.rank() == 0);
-  EvalOptions o;
-  o.batch_size = f.decode.batch;
+  TestSetOptions o;
   o.decode = f.decode.options();
+  o.batch_size = f.decode.batch;
+  o.max_input = f.decode.max_input > 0 ? f.decode.max_input : 0;
+  o.threads = f.threads;
   std::vector<std::string> hyps;
   o.hypotheses = &hyps;
   o.communicator = &comm;
-  const auto metrics = evaluate(*l.model, l.pipeline, corpus, text, o);
+  const auto metrics = evaluate_test_set(f.decode.checkpoints, f.data, o);
   if (comm.rank() != 0) return 0;
   nlohmann::ordered_json json = nlohmann::ordered_json::object();
   for (const auto& [k, v] : metrics) {

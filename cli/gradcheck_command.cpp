@@ -1,10 +1,7 @@
-// xseq gradcheck: checks a registered layer's gradients from the command line.
-// Builds the layer as a config would (--set gives its options), feeds it a
-// random padded batch (B = 3, T = 5, lengths 5, 3, 1) and compares every
-// parameter gradient and the input gradient with finite differences, in train
-// mode and in eval mode, and checks that backward accumulates (the public
-// checker, framework/gradcheck.hpp). Exit 0 when every check passes, 1 when one
-// fails (or the layer cannot be built), 2 for a command-line error.
+// xseq gradcheck: flags for framework/layer_check.hpp, which builds the layer as a
+// config would and checks its gradients, accumulation and time mixing. Exit 0
+// when every check passes, 1 when one fails (or the layer cannot be built), 2 for
+// a command-line error.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "framework/gradcheck.hpp"
+#include "framework/layer_check.hpp"
 #include "framework/parallel.hpp"
 #include "cli/command.hpp"
 
@@ -48,113 +45,22 @@ LayerOption typed_option(const std::string& text) {
   return LayerOption(text);
 }
 
-// Every registered generator back to the state it had when the check began, so
-// that each evaluation of the layer draws the same dropout masks.
-struct RngSnapshot {
-  std::vector<std::pair<Rng*, std::pair<std::uint64_t, std::uint64_t>>> states;
-  explicit RngSnapshot(Module& m) {
-    for (auto& [name, rng] : m.named_rngs()) states.push_back({rng, {rng->seed(), rng->counter()}});
-  }
-  void restore() const {
-    for (const auto& [rng, state] : states) rng->set_state(state.first, state.second);
-  }
-};
-
-// Checks the layer in one mode; prints a line per tensor; returns the failures.
-int check_mode(SequenceLayer& layer, bool train, const Variable& x, const Lengths& lengths,
-               const std::vector<std::string>& names, const std::vector<Variable>& wrt, const GradcheckFlags& f) {
-  layer.train(train);
-  const RngSnapshot snapshot(layer);
-  GradCheckOptions options;
-  options.seed = f.seed;
-  options.max_elements = f.max_elements;
-  options.allow_kinks = true;  // relu inside a layer: a kink within the step is not a bug
-  const GradCheckResult r = check_gradients(
-      [&] {
-        snapshot.restore();
-        return layer.forward(x, lengths);
-      },
-      wrt, options);
-  int failures = 0;
-  for (std::size_t k = 0; k < wrt.size(); ++k) {
-    const GradCheckInput& in = r.inputs[k];
-    std::printf("%-5s %-32s max abs error %.3g, relative %.3g, error/tolerance %.3g, accumulation %.3g, "
-                "kinks %lld: %s\n",
-                train ? "train" : "eval", names[k].c_str(), in.max_abs_error, in.relative_error, in.worst_ratio,
-                in.accumulation_deviation, static_cast<long long>(in.kinks),
-                in.ok() ? "ok" : !in.accumulates ? "FAIL (backward does not accumulate)" : "FAIL");
-    failures += in.ok() ? 0 : 1;
-  }
-  return failures;
-}
-
-// Checks the layer's time_mixing() claim in eval mode: perturbing step `s` of the
-// first (full-length) sequence may change outputs at steps >= s (causal) or at s
-// alone (position-wise). Returns 1 when an output outside that range moved.
-int check_time_mixing(SequenceLayer& layer, const Tensor& input, const Lengths& lengths, Rng& rng) {
-  const SequenceLayer::TimeMixing mixing = layer.time_mixing();
-  if (mixing == SequenceLayer::TimeMixing::bidirectional) {
-    std::printf("eval  time_mixing bidirectional: nothing to check (encoder only)\n");
-    return 0;
-  }
-  layer.eval();
-  NoGradGuard no_grad;
-  const Tensor base = layer.forward(Variable(input), lengths).value();
-  const std::int64_t T = input.dim(1), D = input.dim(2), out_width = base.dim(2);
-  double worst = 0.0;
-  for (std::int64_t s = 0; s < T; ++s) {
-    Tensor moved = input.clone();
-    for (std::int64_t d = 0; d < D; ++d) moved.data()[s * D + d] += rng.uniform(0.5f, 1.0f);
-    const Tensor out = layer.forward(Variable(moved), lengths).value();
-    for (std::int64_t t = 0; t < T; ++t) {
-      const bool may_change = mixing == SequenceLayer::TimeMixing::causal ? t >= s : t == s;
-      for (std::int64_t d = 0; d < out_width && !may_change; ++d)
-        worst = std::max(worst, double(std::fabs(out.data()[t * out_width + d] - base.data()[t * out_width + d])));
-    }
-  }
-  const bool ok = worst <= 1e-6;
-  std::printf("eval  time_mixing %-18s outputs it must not touch moved by at most %.3g: %s\n",
-              time_mixing_name(mixing), worst, ok ? "ok" : "FAIL (time_mixing() claims too much)");
-  return ok ? 0 : 1;
-}
-
 int gradcheck(const GradcheckFlags& f) {
   set_num_threads(f.threads < 0 ? 0 : f.threads);
-  check_layer_type(f.layer, "--layer");
-  LayerArgs args;
-  args.type = f.layer;
-  args.dim = f.dim;
-  args.dropout = static_cast<float>(f.dropout);
+  LayerCheckOptions o;
+  o.layer = f.layer;
+  o.dim = f.dim;
+  o.dropout = f.dropout;
   for (const auto& s : f.sets) {
     const auto eq = s.find('=');
-    args.options[s.substr(0, eq)] = typed_option(s.substr(eq + 1));
+    o.options[s.substr(0, eq)] = typed_option(s.substr(eq + 1));
   }
-  Rng rng(f.seed);
-  const std::shared_ptr<SequenceLayer> layer = make_layer(args, rng);
-
-  const std::int64_t B = 3, T = 5;
-  const Lengths lengths{5, 3, 1};
-  Tensor input({B, T, f.dim});
-  for (std::int64_t i = 0; i < input.numel(); ++i) input.data()[i] = rng.uniform(-1.0f, 1.0f);
-  const Variable x(input);
-  std::vector<Variable> wrt{x};
-  std::vector<std::string> names{"input"};
-  for (const auto& p : layer->named_parameters()) {
-    wrt.push_back(p.variable);
-    names.push_back(p.name);
-  }
-  int failures = 0;
-  for (const bool train : {true, false}) failures += check_mode(*layer, train, x, lengths, names, wrt, f);
-  failures += check_time_mixing(*layer, input, lengths, rng);
-  const std::size_t checks = 2 * wrt.size() + 1;
-  if (failures == 0)
-    std::printf("gradcheck %s: all %zu checks passed (%zu tensors, train and eval mode, dim %lld)\n",
-                f.layer.c_str(), checks, wrt.size(), static_cast<long long>(f.dim));
-  else
-    std::printf("gradcheck %s: %d of %zu checks FAILED (if the layer has relu or max inside, several kinks "
-                "within one step can fool finite differences: try a smooth activation or a smaller --dim)\n",
-                f.layer.c_str(), failures, checks);
-  return failures == 0 ? 0 : 1;
+  o.seed = f.seed;
+  o.max_elements = f.max_elements;
+  o.where = "--layer";
+  const LayerCheckReport report = check_layer(o);
+  std::fputs(report.text().c_str(), stdout);
+  return report.ok() ? 0 : 1;
 }
 
 }  // namespace

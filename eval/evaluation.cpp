@@ -3,6 +3,12 @@
 #include "framework/distributed_gather.hpp"
 #include "eval/metrics.hpp"
 
+#include <cstdio>
+
+#include "decode/ensemble.hpp"
+#include "framework/distributed.hpp"
+#include "framework/parallel.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -192,6 +198,39 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
   model.train(was_training);
   if (comm) tallies = gather_tallies(*comm, tallies, decode_seconds);
   return metrics_of(tallies, text, decode_seconds, options.hypotheses);
+}
+
+// The test pairs as ids; sides longer than max_input are cut (and counted) so that
+// no line can make evaluation run out of memory.
+namespace {
+TokenizedCorpus encode_test_set(const TrainedModel& l, const ParallelText& text, std::int64_t max_input, bool tell) {
+  EncodeOptions eo;
+  eo.max_len = max_input;
+  eo.over_long = OverLong::truncate;
+  EncodeReport report;
+  TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer, l.pipeline.source_vocab,
+                                         l.pipeline.target_vocab, eo, &report);
+  if (report.truncated > 0 && tell)
+    std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",
+                 text.origin().c_str(), static_cast<long long>(report.truncated), static_cast<long long>(max_input));
+  return corpus;
+}
+}  // namespace
+
+std::map<std::string, double> evaluate_test_set(const std::vector<std::string>& checkpoints, const std::string& data,
+                                                const TestSetOptions& o) {
+  TrainedModel l = load_ensemble(checkpoints);
+  set_num_threads(o.threads >= 0 ? o.threads : static_cast<int>(l.config.train.threads));
+  const ParallelText text = read_corpus(data);
+  const std::int64_t max_input = o.max_input > 0 ? o.max_input : l.config.data.max_len > 0 ? l.config.data.max_len : 1024;
+  const bool rank0 = o.communicator == nullptr || o.communicator->rank() == 0;
+  const TokenizedCorpus corpus = encode_test_set(l, text, max_input, o.tell && rank0);
+  EvalOptions eo;
+  eo.batch_size = o.batch_size;
+  eo.decode = o.decode;
+  eo.hypotheses = o.hypotheses;
+  eo.communicator = o.communicator;
+  return evaluate(*l.model, l.pipeline, corpus, text, eo);
 }
 
 }  // namespace xseq

@@ -37,4 +37,22 @@ std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& 
                                        const TokenizedCorpus& corpus, const ParallelText& text,
                                        const EvalOptions& options);
 
+/// What `xseq eval` and xseq.evaluate() measure: checkpoints (an ensemble when
+/// more than one) on a test file (a TSV, or "SRC,TGT" line-aligned files).
+struct TestSetOptions {
+  DecodeOptions decode;
+  std::int64_t batch_size = 64;
+  /// Longest side in tokens; longer ones are cut (and counted on stderr): 0 = the
+  /// model's data.max_len, or 1024 when that is 0.
+  std::int64_t max_input = 0;
+  int threads = -1;  ///< -1: the first checkpoint's train.threads; 0: all cores
+  std::vector<std::string>* hypotheses = nullptr;  ///< receives the decoded sentences, in file order
+  Communicator* communicator = nullptr;            ///< mpirun: see EvalOptions
+  bool tell = true;  ///< print the truncation count to stderr (rank 0)
+};
+
+/// The metrics evaluate() gives, keyed as `xseq eval --json` writes them.
+std::map<std::string, double> evaluate_test_set(const std::vector<std::string>& checkpoints, const std::string& data,
+                                                const TestSetOptions& options);
+
 }  // namespace xseq

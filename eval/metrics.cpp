@@ -1,5 +1,7 @@
 #include "eval/metrics.hpp"
 
+#include <array>
+
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -127,22 +129,114 @@ std::string tokenize_13a(const std::string& input) {
   return collapse_spaces(d);
 }
 
+namespace {
+
+// The references of sentence s, one per stream; every stream as long as the hypotheses.
+std::vector<std::string> references_of(const std::vector<std::vector<std::string>>& streams, std::size_t s) {
+  std::vector<std::string> out;
+  for (const auto& stream : streams) out.push_back(stream[s]);
+  return out;
+}
+
+void check_streams(const char* metric, std::size_t hypotheses, const std::vector<std::vector<std::string>>& streams) {
+  XSEQ_CHECK(!streams.empty(), metric, ": no references");
+  for (std::size_t k = 0; k < streams.size(); ++k)
+    XSEQ_CHECK(streams[k].size() == hypotheses, metric, ": ", hypotheses, " hypotheses but reference set ", k + 1,
+               " has ", streams[k].size(), " lines");
+}
+
+using NgramCounts = std::map<std::vector<std::string>, std::int64_t>;
+
+NgramCounts ngrams(const std::vector<std::string>& w, int n) {
+  NgramCounts out;
+  for (std::size_t i = 0; i + n <= w.size(); ++i) ++out[{w.begin() + std::ptrdiff_t(i), w.begin() + std::ptrdiff_t(i + n)}];
+  return out;
+}
+
+// chrF's statistics of one hypothesis against one reference: per n, hypothesis
+// n-grams, reference n-grams, matches.
+constexpr int kChrOrder = 6;
+using ChrStats = std::array<std::array<double, 3>, kChrOrder>;
+
+std::vector<std::string> chrf_chars(const std::string& s) {
+  std::vector<std::string> out;
+  for (auto& cp : split_code_points(s))
+    if (!python_space(cp)) out.push_back(std::move(cp));
+  return out;
+}
+
+ChrStats chrf_stats(const std::vector<std::string>& h, const std::vector<std::string>& r) {
+  ChrStats st{};
+  for (int n = 1; n <= kChrOrder; ++n) {
+    std::unordered_map<std::string, std::int64_t> hc, rc;
+    auto gram = [n](const std::vector<std::string>& v, std::size_t i) {
+      std::string g;
+      for (int k = 0; k < n; ++k) g += v[i + static_cast<std::size_t>(k)];
+      return g;
+    };
+    for (std::size_t i = 0; i + n <= h.size(); ++i) ++hc[gram(h, i)];
+    for (std::size_t i = 0; i + n <= r.size(); ++i) ++rc[gram(r, i)];
+    for (const auto& [g, count] : hc) {
+      st[n - 1][0] += double(count);
+      const auto it = rc.find(g);
+      if (it != rc.end()) st[n - 1][2] += double(std::min(count, it->second));
+    }
+    for (const auto& entry : rc) st[n - 1][1] += double(entry.second);
+  }
+  return st;
+}
+
+// chrF2 of summed statistics (effective-order averaging, as sacreBLEU 2.x).
+double chrf_score(const ChrStats& st) {
+  constexpr double beta2 = 4.0;  // beta = 2
+  double avg_prec = 0, avg_rec = 0;
+  int effective = 0;
+  for (int n = 0; n < kChrOrder; ++n) {
+    if (st[n][0] > 0 && st[n][1] > 0) {
+      avg_prec += st[n][2] / st[n][0];
+      avg_rec += st[n][2] / st[n][1];
+      ++effective;
+    }
+  }
+  if (effective == 0) return 0.0;
+  avg_prec /= effective;
+  avg_rec /= effective;
+  if (avg_prec + avg_rec == 0) return 0.0;
+  return 100.0 * (1 + beta2) * avg_prec * avg_rec / (beta2 * avg_prec + avg_rec);
+}
+
+}  // namespace
+
 double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references) {
   XSEQ_CHECK(hypotheses.size() == references.size(), "BLEU: ", hypotheses.size(), " hypotheses but ",
              references.size(), " references");
+  return corpus_bleu(hypotheses, std::vector<std::vector<std::string>>{references});
+}
+
+// With several references, an n-gram's count is clipped by its largest count in
+// any reference, and the brevity penalty uses the reference length closest to the
+// hypothesis's (the shorter on a tie), as sacreBLEU does.
+double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& streams) {
+  check_streams("BLEU", hypotheses.size(), streams);
   constexpr int N = 4;
   double correct[N] = {}, total[N] = {};
   double sys_len = 0, ref_len = 0;
   for (std::size_t s = 0; s < hypotheses.size(); ++s) {
     const auto hyp = words(tokenize_13a(rstrip(hypotheses[s])));
-    const auto ref = words(tokenize_13a(rstrip(references[s])));
+    std::vector<std::vector<std::string>> refs;
+    for (const auto& r : references_of(streams, s)) refs.push_back(words(tokenize_13a(rstrip(r))));
     sys_len += double(hyp.size());
-    ref_len += double(ref.size());
+    std::size_t closest = refs[0].size();
+    for (const auto& r : refs) {
+      const auto d = [&](std::size_t len) { return len > hyp.size() ? len - hyp.size() : hyp.size() - len; };
+      if (d(r.size()) < d(closest) || (d(r.size()) == d(closest) && r.size() < closest)) closest = r.size();
+    }
+    ref_len += double(closest);
     for (int n = 1; n <= N; ++n) {
-      std::map<std::vector<std::string>, std::int64_t> ref_counts, hyp_counts;
-      for (std::size_t i = 0; i + n <= ref.size(); ++i) ++ref_counts[{ref.begin() + i, ref.begin() + i + n}];
-      for (std::size_t i = 0; i + n <= hyp.size(); ++i) ++hyp_counts[{hyp.begin() + i, hyp.begin() + i + n}];
-      for (const auto& [gram, count] : hyp_counts) {
+      NgramCounts ref_counts;
+      for (const auto& r : refs)
+        for (const auto& [gram, count] : ngrams(r, n)) ref_counts[gram] = std::max(ref_counts[gram], count);
+      for (const auto& [gram, count] : ngrams(hyp, n)) {
         const auto it = ref_counts.find(gram);
         correct[n - 1] += double(std::min(count, it == ref_counts.end() ? 0 : it->second));
       }
@@ -173,48 +267,27 @@ double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector
 double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references) {
   XSEQ_CHECK(hypotheses.size() == references.size(), "chrF: ", hypotheses.size(), " hypotheses but ",
              references.size(), " references");
-  constexpr int N = 6;
-  constexpr double beta2 = 4.0;  // beta = 2
-  double n_hyp[N] = {}, n_ref[N] = {}, n_match[N] = {};
-  auto chars = [](const std::string& s) {
-    std::vector<std::string> out;
-    for (auto& cp : split_code_points(s))
-      if (!python_space(cp)) out.push_back(std::move(cp));
-    return out;
-  };
+  return corpus_chrf(hypotheses, std::vector<std::vector<std::string>>{references});
+}
+
+// With several references, each sentence counts against the reference that gives
+// it the best sentence-level chrF (the first on a tie), as sacreBLEU does.
+double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& streams) {
+  check_streams("chrF", hypotheses.size(), streams);
+  ChrStats total{};
   for (std::size_t s = 0; s < hypotheses.size(); ++s) {
-    const auto h = chars(hypotheses[s]), r = chars(references[s]);
-    for (int n = 1; n <= N; ++n) {
-      std::unordered_map<std::string, std::int64_t> hc, rc;
-      auto gram = [n](const std::vector<std::string>& v, std::size_t i) {
-        std::string g;
-        for (int k = 0; k < n; ++k) g += v[i + static_cast<std::size_t>(k)];
-        return g;
-      };
-      for (std::size_t i = 0; i + n <= h.size(); ++i) ++hc[gram(h, i)];
-      for (std::size_t i = 0; i + n <= r.size(); ++i) ++rc[gram(r, i)];
-      for (const auto& [g, count] : hc) {
-        n_hyp[n - 1] += double(count);
-        const auto it = rc.find(g);
-        if (it != rc.end()) n_match[n - 1] += double(std::min(count, it->second));
-      }
-      for (const auto& entry : rc) n_ref[n - 1] += double(entry.second);
+    const auto h = chrf_chars(hypotheses[s]);
+    ChrStats best{};
+    double best_f = -1.0;
+    for (const auto& r : references_of(streams, s)) {
+      const ChrStats st = chrf_stats(h, chrf_chars(r));
+      const double f = chrf_score(st);
+      if (f > best_f) best_f = f, best = st;
     }
+    for (int n = 0; n < kChrOrder; ++n)
+      for (int k = 0; k < 3; ++k) total[n][k] += best[n][k];
   }
-  double avg_prec = 0, avg_rec = 0;
-  int effective = 0;
-  for (int n = 0; n < N; ++n) {
-    if (n_hyp[n] > 0 && n_ref[n] > 0) {
-      avg_prec += n_match[n] / n_hyp[n];
-      avg_rec += n_match[n] / n_ref[n];
-      ++effective;
-    }
-  }
-  if (effective == 0) return 0.0;
-  avg_prec /= effective;
-  avg_rec /= effective;
-  if (avg_prec + avg_rec == 0) return 0.0;
-  return 100.0 * (1 + beta2) * avg_prec * avg_rec / (beta2 * avg_prec + avg_rec);
+  return chrf_score(total);
 }
 
 }  // namespace xseq

@@ -1,7 +1,7 @@
 // Corpus BLEU and chrF computed exactly as sacreBLEU 2.x does by default
 // (BLEU: 13a tokenisation, 4-grams, brevity penalty, "exp" smoothing; chrF2:
 // character 6-grams without whitespace, beta 2, effective-order averaging),
-// on detokenised text, one reference per sentence. Scores are 0..100.
+// on detokenised text, with one or several references per sentence. Scores are 0..100.
 #pragma once
 
 #include <string>
@@ -15,5 +15,9 @@ std::string tokenize_13a(const std::string& line);
 
 double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references);
 double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references);
+/// Several references per sentence, as sacreBLEU takes them: one stream (a list as
+/// long as the hypotheses) per reference set.
+double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& streams);
+double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& streams);
 
 }  // namespace xseq

@@ -16,6 +16,9 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev   # the command line and JSON
   libopenmpi-dev openmpi-bin   # data-parallel training under mpirun (docs/distributed.md)
   clang libclang-rt-14-dev libomp-14-dev   # libFuzzer harnesses (scripts/fuzz.sh)
+  pybind11-dev python3-dev python3-numpy    # the Python package (docs/python.md), for /usr/bin/python3
+  python3-pytest python3-h5py               # ... and its tests
+  libcpp-httplib-dev wrk                    # xseq serve and its load benchmark (docs/serve.md)
 )
 
 SUDO=""

@@ -146,6 +146,7 @@ class Trainer {
   double window_tokens_ = 0, window_loss_ = 0, window_sum_ms_ = 0, window_wait_ms_ = 0;
   std::int64_t window_steps_ = 0, first_step_ = 0;
   int agreed_signal_ = 0;  ///< more than one rank: a stop signal any rank got, known to all
+  bool stopped_by_callback_ = false;  ///< options.on_log returned false
 };
 
 Trainer::Trainer(const Config& config, const TrainOptions& options)
@@ -239,7 +240,10 @@ void Trainer::say(const std::string& line) const {
 }
 
 void Trainer::log(const nlohmann::ordered_json& line) {
-  if (parallel_.writer()) log_.write(line.dump());
+  if (!parallel_.writer()) return;
+  const std::string text = line.dump();
+  log_.write(text);
+  if (options_.on_log && !options_.on_log(text)) stopped_by_callback_ = true;
 }
 
 void Trainer::restore(const H5File& checkpoint) {
@@ -538,6 +542,7 @@ std::string Trainer::stop_reason(const StopSignals& signals) const {
   if (tc_.max_epochs > 0 && epochs_done >= tc_.max_epochs) return "max_epochs";
   // More than one rank: stop only on a signal every rank knows of (each update's sum carries it).
   if (parallel_.size() > 1 ? agreed_signal_ != 0 : signals.received() != 0) return "interrupted";
+  if (stopped_by_callback_) return "callback";
   return "";
 }
 

@@ -19,6 +19,11 @@ struct TrainOptions {
   bool quiet = false;   ///< no progress output (tests)
   /// Called after every update (tests use it; so can user code).
   std::function<void(std::int64_t step, Seq2SeqModel& model)> after_step;
+  /// Called with each line log.jsonl gets (a JSON object: progress, validation,
+  /// test; docs/log.md), on the process that writes the log. Returning false stops
+  /// the run before the next update, as early stopping does (stop_reason
+  /// "callback"): last.h5 is saved, best.h5 tested, averaged.h5 written.
+  std::function<bool(const std::string& json_line)> on_log;
   /// Fine-tuning: start from this checkpoint's weights (its moving average when it has
   /// one) with its tokenizer and vocabularies; optimizer, schedule and step start fresh.
   std::string init_from;
@@ -29,7 +34,9 @@ struct TrainOptions {
 
 struct TrainResult {
   std::int64_t steps = 0;
-  std::string stop_reason;  ///< "max_steps", "max_epochs", "patience", "interrupted", "non-finite loss"
+  /// "max_steps", "max_epochs", "patience", "callback", "interrupted" (signal: 128 + exit_code's
+  /// signal), "non-finite loss", "diverged"
+  std::string stop_reason;
   std::map<std::string, double> valid;  ///< the last validation's metrics
   std::map<std::string, double> test;   ///< best.h5 on the test split (when there is one)
   std::map<std::string, double> test_averaged;  ///< averaged.h5 on the test split (train.average_last)
