@@ -29,7 +29,8 @@ def test_train_writes_the_run_directory_and_calls_back(tmp_path):
     # The callback saw exactly the records of log.jsonl, as dicts.
     logged = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert records == logged
-    assert any("valid_loss" in r or "valid" in json.dumps(r) for r in records)
+    assert any(r.get("valid") and "exact_match" in r for r in records)
+    assert any(r.get("test") and r.get("checkpoint") == "best.h5" for r in records)
 
 
 def test_the_callback_stops_the_run(tmp_path):
