@@ -100,7 +100,7 @@ int xseq::cli::run(int argc, char** argv) {
                    add_average_command, add_report_command})
     commands.push_back(add(app));
   for (auto& c : add_data_commands(app)) commands.push_back(std::move(c));
-  for (auto add : {add_bench_command, add_gradcheck_command, add_demo_command, add_version_command})
+  for (auto add : {add_serve_command, add_bench_command, add_gradcheck_command, add_demo_command, add_version_command})
     commands.push_back(add(app));
   std::vector<std::string> plugins;
   add_plugin_flags(commands, plugins);

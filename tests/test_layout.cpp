@@ -26,7 +26,8 @@ const std::map<std::string, std::set<std::string>>& allowed_includes() {
       {"decode", {"decode", "config", "models", "datasets", "framework"}},
       {"eval", {"eval", "decode", "config", "models", "datasets", "framework"}},
       {"train", {"train", "eval", "decode", "config", "models", "datasets", "framework"}},
-      {"cli", {"cli", "train", "eval", "decode", "config", "models", "datasets", "framework"}},
+      {"serve", {"serve", "decode", "config", "models", "datasets", "framework"}},
+      {"cli", {"cli", "serve", "train", "eval", "decode", "config", "models", "datasets", "framework"}},
   };
   return rules;
 }
