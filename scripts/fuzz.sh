@@ -4,7 +4,7 @@
 # executions and coverage per harness; exits non-zero if any harness crashed,
 # leaked, timed out or ran out of memory (inputs saved under build-fuzz/crashes/).
 #
-#   scripts/fuzz.sh SECONDS [harness...]       harnesses: config tsv vocab sentencepiece checkpoint
+#   scripts/fuzz.sh SECONDS [harness...]       harnesses: config tsv vocab sentencepiece checkpoint serve_request
 #
 # Environment: XSEQ_FUZZ_BUILD (build directory, default build-fuzz),
 # XSEQ_FUZZ_JOBS (build parallelism, default 2), XSEQ_BUILD_LOCK (a file to
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(config tsv vocab sentencepiece checkpoint)
+ALL=(config tsv vocab sentencepiece checkpoint serve_request)
 if [ $# -lt 1 ] || ! [[ "$1" =~ ^[0-9]+$ ]]; then
   echo "usage: scripts/fuzz.sh SECONDS [harness...]   (harnesses: ${ALL[*]})" >&2
   exit 2
