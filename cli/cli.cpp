@@ -49,6 +49,20 @@ void add_plugin_flags(const std::vector<Command>& commands, std::vector<std::str
           ->type_name("LIB");
 }
 
+// --threads on every command (the footer of `xseq --help` says so): the commands
+// that do not read it themselves set the count before they run.
+void add_missing_threads_flags(std::vector<Command>& commands) {
+  for (auto& c : commands) {
+    if (c.app->get_option_no_throw("--threads") != nullptr) continue;
+    auto threads = std::make_shared<int>(-1);
+    add_threads_flag(*c.app, *threads, "all cores");
+    c.run = [threads, run = std::move(c.run)] {
+      if (*threads >= 0) set_num_threads(*threads);
+      return run();
+    };
+  }
+}
+
 int run_parsed(const std::vector<Command>& commands, const std::vector<std::string>& plugins) {
   try {
     for (const auto& p : plugins) load_plugin(p);
@@ -97,13 +111,14 @@ int xseq::cli::run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("xseq ") + kVersion);
   std::vector<Command> commands;
   for (auto add : {add_train_command, add_config_command, add_translate_command, add_eval_command, add_score_command,
-                   add_average_command, add_report_command})
+                   add_metrics_command, add_average_command, add_report_command})
     commands.push_back(add(app));
   for (auto& c : add_data_commands(app)) commands.push_back(std::move(c));
   for (auto add : {add_serve_command, add_bench_command, add_gradcheck_command, add_demo_command, add_version_command})
     commands.push_back(add(app));
   std::vector<std::string> plugins;
   add_plugin_flags(commands, plugins);
+  add_missing_threads_flags(commands);
   if (argc < 2) {
     std::fputs(app.help().c_str(), stderr);
     return 2;

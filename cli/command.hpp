@@ -40,6 +40,7 @@ Command add_bench_command(CLI::App& root);
 Command add_gradcheck_command(CLI::App& root);
 Command add_demo_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
+Command add_metrics_command(CLI::App& root);
 
 /// A whole number (not "2.5", not "x"), checked before a range so that the
 /// message says what is wrong.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <string>
 
@@ -14,6 +15,8 @@
 #include "datasets/tasks.hpp"
 #include "framework/error.hpp"
 #include "cli/command.hpp"
+#include "config/prepared_data.hpp"
+#include "datasets/tokenizer.hpp"
 
 
 namespace xseq::cli {
@@ -48,13 +51,18 @@ int make(const MakeFlags& f) {
 }
 
 struct StatsFlags {
-  std::string file, valid, tokenizer = "char";
+  std::string file, valid, tokenizer = "char", sentencepiece_model;
   std::int64_t max_len = 0, batch_size = 64, batch_tokens = 0;
   bool json = false;
 };
 
 int stats(const StatsFlags& f) {
-  const auto tokenizer = make_tokenizer(f.tokenizer);
+  XSEQ_CHECK(f.tokenizer != "sentencepiece" || !f.sentencepiece_model.empty(),
+             "xseq data stats --tokenizer sentencepiece needs --sentencepiece-model (xseq data spm writes one)");
+  const std::shared_ptr<Tokenizer> tokenizer =
+      f.tokenizer == "sentencepiece" ? std::shared_ptr<Tokenizer>(SentencePieceTokenizer::load(
+                                           f.sentencepiece_model.substr(0, f.sentencepiece_model.find(','))))
+                                     : std::shared_ptr<Tokenizer>(make_tokenizer(f.tokenizer));
   const auto t0 = std::chrono::steady_clock::now();
   const ParallelText train = read_corpus(f.file);
   const auto t1 = std::chrono::steady_clock::now();
@@ -129,7 +137,10 @@ Command add_stats(CLI::App& data) {
   auto f = std::make_shared<StatsFlags>();
   cmd->add_option("file", f->file, "a TSV file (source<TAB>target), or two line-aligned files SRC,TGT")->required();
   cmd->add_option("--valid", f->valid, "a validation file: overlap with the training data");
-  cmd->add_option("--tokenizer", f->tokenizer, "char or space")->check(CLI::IsMember({"char", "space"}))->capture_default_str();
+  cmd->add_option("--tokenizer", f->tokenizer, "char, space or sentencepiece (with --sentencepiece-model)")
+      ->check(CLI::IsMember({"char", "space", "sentencepiece"}))
+      ->capture_default_str();
+  cmd->add_option("--sentencepiece-model", f->sentencepiece_model, "with --tokenizer sentencepiece: the .model file");
   cmd->add_option("--max-len", f->max_len, "longest side in tokens (0 = no limit)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
   cmd->add_option("--batch-size", f->batch_size, "sentences per batch")
@@ -141,12 +152,137 @@ Command add_stats(CLI::App& data) {
   return {cmd, [f] { return stats(*f); }};
 }
 
+// Sentences of one side (or both) of a corpus, for SentencePiece training.
+std::vector<std::string> side_sentences(const ParallelText& text, Side side) {
+  std::vector<std::string> out;
+  for (std::int64_t i = 0; i < text.size(); ++i) {
+    if (side != Side::target) out.emplace_back(text.source(i));
+    if (side != Side::source) out.emplace_back(text.target(i));
+  }
+  return out;
+}
+
+struct SpmFlags {
+  std::string file, out, type = "unigram";
+  std::int64_t vocab_size = 8000;
+  bool shared = false;
+};
+
+std::string train_spm(const ParallelText& text, Side side, const SpmFlags& f, const std::string& path) {
+  SentencePieceOptions o;
+  o.vocab_size = f.vocab_size;
+  o.model_type = f.type;
+  const auto sentences = side_sentences(text, side);
+  const std::int64_t minimum = SentencePieceTokenizer::minimum_vocab_size(sentences);
+  if (o.vocab_size < minimum)
+    std::printf("%s: --vocab-size %lld is below the %lld pieces these characters need; training %lld\n", path.c_str(),
+                static_cast<long long>(o.vocab_size), static_cast<long long>(minimum),
+                static_cast<long long>(minimum));
+  const auto model = SentencePieceTokenizer::train(sentences, o);
+  model->save(path);
+  std::printf("wrote %s: a %s model of %lld pieces from %zu sentences\n", path.c_str(), f.type.c_str(),
+              static_cast<long long>(model->piece_count()), sentences.size());
+  return path;
+}
+
+int spm(const SpmFlags& f) {
+  const ParallelText text = read_corpus(f.file);
+  std::string models;
+  if (f.shared) {
+    models = train_spm(text, Side::both, f, f.out + ".model");
+  } else {
+    models = train_spm(text, Side::source, f, f.out + ".src.model") + "," +
+             train_spm(text, Side::target, f, f.out + ".tgt.model");
+  }
+  std::printf("\nin a config:\n[data]\ntokenizer = \"sentencepiece\"\nsentencepiece_model = \"%s\"\n%s",
+              models.c_str(), f.shared ? "" : "shared_vocab = false\n");
+  return 0;
+}
+
+struct VocabFlags {
+  std::string file, out;
+  DataConfig data;
+};
+
+int vocab(VocabFlags& f) {
+  XSEQ_CHECK(f.data.tokenizer != "sentencepiece" || !f.data.sentencepiece_model.empty(),
+             "xseq data vocab --tokenizer sentencepiece needs --sentencepiece-model (xseq data spm writes one)");
+  const ParallelText text = read_corpus(f.file);
+  const TextPipeline p = build_pipeline(f.data, text, true);
+  std::error_code ec;
+  std::filesystem::create_directories(f.out, ec);
+  XSEQ_CHECK(!ec, "xseq data vocab: cannot create directory '", f.out, "': ", ec.message());
+  const auto write = [&](const std::string& name, const Vocab& v) {
+    const std::string path = f.out + "/" + name;
+    std::ofstream out(path, std::ios::binary);
+    out << v.serialize();
+    out.close();
+    XSEQ_CHECK(out.good(), "xseq data vocab: cannot write '", path, "'");
+    std::printf("wrote %s: %lld tokens\n", path.c_str(), static_cast<long long>(v.size()));
+    return path;
+  };
+  std::printf("\nin a config:\n[data]\ntokenizer = \"%s\"\n", f.data.tokenizer.c_str());
+  if (!f.data.sentencepiece_model.empty()) std::printf("sentencepiece_model = \"%s\"\n", f.data.sentencepiece_model.c_str());
+  if (f.data.shared_vocab) {
+    const std::string path = write("vocab.shared", p.source_vocab);
+    std::printf("source_vocab = \"%s\"\n", path.c_str());
+  } else {
+    const std::string source = write("vocab.src", p.source_vocab), target = write("vocab.tgt", p.target_vocab);
+    std::printf("shared_vocab = false\nsource_vocab = \"%s\"\ntarget_vocab = \"%s\"\n", source.c_str(), target.c_str());
+  }
+  return 0;
+}
+
+Command add_spm(CLI::App& data) {
+  auto* cmd = data.add_subcommand("spm", "train SentencePiece models on a corpus, for data.sentencepiece_model");
+  cmd->footer(
+      "Trains one model per side (PREFIX.src.model, PREFIX.tgt.model), or with --shared one for both\n"
+      "(PREFIX.model), through Debian's SentencePiece (identity normalisation, byte fallback: decoding\n"
+      "restores the text byte for byte). --vocab-size is a soft limit: a small corpus gets fewer pieces,\n"
+      "and a size below what its characters need is raised. Prints the [data] lines that use them.");
+  auto f = std::make_shared<SpmFlags>();
+  cmd->add_option("file", f->file, "a TSV file (source<TAB>target), or two line-aligned files SRC,TGT")->required();
+  cmd->add_option("--vocab-size", f->vocab_size, "pieces per model (a soft limit)")
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--out", f->out, "path prefix of the model files")->required();
+  cmd->add_option("--type", f->type, "unigram or bpe")->check(CLI::IsMember({"unigram", "bpe"}))->capture_default_str();
+  cmd->add_flag("--shared", f->shared, "one model for both sides");
+  return {cmd, [f] { return spm(*f); }};
+}
+
+Command add_vocab(CLI::App& data) {
+  auto* cmd = data.add_subcommand("vocab", "write vocabulary files of a corpus, for data.source_vocab/target_vocab");
+  cmd->footer(
+      "Builds the vocabularies training would build (same tokenizer, --min-freq, --vocab-size) and\n"
+      "writes DIR/vocab.shared (--shared) or DIR/vocab.src and DIR/vocab.tgt, one token per line after a\n"
+      "'#xseq-vocab 1' header (ids: line number - 2; <pad> <unk> <s> </s> first). Prints the [data] lines\n"
+      "that use them; training then loads them instead of counting again.");
+  auto f = std::make_shared<VocabFlags>();
+  f->data.shared_vocab = false;
+  cmd->add_option("file", f->file, "a TSV file (source<TAB>target), or two line-aligned files SRC,TGT")->required();
+  cmd->add_option("--out", f->out, "directory for the vocabulary files")->required();
+  cmd->add_flag("--shared", f->data.shared_vocab, "one vocabulary for both sides");
+  cmd->add_option("--tokenizer", f->data.tokenizer, "char, space or sentencepiece")
+      ->check(CLI::IsMember({"char", "space", "sentencepiece"}))
+      ->capture_default_str();
+  cmd->add_option("--sentencepiece-model", f->data.sentencepiece_model,
+                  "with --tokenizer sentencepiece: the .model file (or SRC.model,TGT.model)");
+  cmd->add_option("--min-freq", f->data.min_freq, "keep tokens seen at least this often")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+      ->capture_default_str();
+  cmd->add_option("--vocab-size", f->data.vocab_size, "largest vocabulary, specials included (0 = every token)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))
+      ->capture_default_str();
+  return {cmd, [f] { return vocab(*f); }};
+}
+
 }  // namespace
 
 std::vector<Command> add_data_commands(CLI::App& root) {
-  auto* data = root.add_subcommand("data", "make a synthetic task's TSVs, or print corpus statistics");
+  auto* data = root.add_subcommand("data", "synthetic tasks, corpus statistics, SentencePiece models, vocabularies");
   data->require_subcommand(1);
-  return {add_make(*data), add_stats(*data)};
+  return {add_make(*data), add_stats(*data), add_spm(*data), add_vocab(*data)};
 }
 
 }  // namespace xseq::cli

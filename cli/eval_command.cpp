@@ -12,6 +12,7 @@
 #include "framework/distributed_gather.hpp"
 #include "decode/ensemble.hpp"
 #include "eval/evaluation.hpp"
+#include "eval/metrics.hpp"
 #include "decode/trained_model.hpp"
 
 namespace xseq::cli {
@@ -48,6 +49,7 @@ int evaluate_checkpoint(const EvalFlags& f, Communicator& comm) {
     std::printf("%-18s %.6g\n", k.c_str(), v);
     json[k] = v;
   }
+  std::printf("%s\n%s\n", bleu_line(metrics.at("bleu"), 1).c_str(), chrf_line(metrics.at("chrf"), 1).c_str());
   if (!f.json.empty()) write_text_file(f.json, json.dump() + "\n", "--json");
   if (!f.hyps.empty()) {
     std::string all;

@@ -63,7 +63,7 @@ int score_sharded(const ScoreFlags& f, Communicator& comm) {
   eo.max_len = max_input;
   eo.over_long = OverLong::truncate;
   EncodeReport report;
-  const TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer,
+  const TokenizedCorpus corpus = encode_corpus(text, l.pipeline.source_side(), l.pipeline.target_side(),
                                                l.pipeline.source_vocab, l.pipeline.target_vocab, eo, &report);
   if (comm.rank() == 0) report_truncated(text.origin(), report.truncated, max_input);
   const std::vector<PairScore> scores = score_corpus(*l.model, corpus, f.batch, &comm);

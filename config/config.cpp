@@ -241,7 +241,8 @@ const std::vector<Field>& schema() {
       str_field("data", "tokenizer", &Config::data, &D::tokenizer, "char, space or sentencepiece",
                 {"char", "space", "sentencepiece"}),
       str_field("data", "sentencepiece_model", &Config::data, &D::sentencepiece_model,
-                "sentencepiece: load this .model file instead of training one on the training data"),
+                "sentencepiece: load this .model file (or `src.model,tgt.model`, one per side: `xseq data spm`) "
+                "instead of training one on the training data"),
       str_field("data", "sentencepiece_type", &Config::data, &D::sentencepiece_type, "sentencepiece: unigram or bpe",
                 {"unigram", "bpe"}),
       int_field("data", "vocab_size", &Config::data, &D::vocab_size,
@@ -254,6 +255,11 @@ const std::vector<Field>& schema() {
       str_field("data", "over_long", &Config::data, &D::over_long, "pairs over max_len: drop (counted) or reject (error)",
                 {"drop", "reject"}),
       bool_field("data", "shared_vocab", &Config::data, &D::shared_vocab, "one vocabulary for source and target"),
+      str_field("data", "source_vocab", &Config::data, &D::source_vocab,
+                "a vocabulary file (`xseq data vocab`) for the source side instead of building one (with "
+                "shared_vocab: for both sides unless target_vocab is set)"),
+      str_field("data", "target_vocab", &Config::data, &D::target_vocab,
+                "a vocabulary file for the target side (needs source_vocab)"),
 
       registered_field("model", "type", &Config::model, &M::type,
                        "the model (register_model adds more; a plugin's take [model.options])", registered_models,
@@ -353,6 +359,10 @@ const std::vector<Field>& schema() {
                 "exponential moving average of the weights, used for validation, best.h5 and the test "
                 "(0 = off; e.g. 0.999)",
                 in_range(0.0, 0.999999, false)),
+      num_field("train", "max_minutes", &Config::train, &T::max_minutes,
+                "stop after this many minutes of training as at max_steps: last.h5 saved, best.h5 tested, "
+                "averaged.h5 written (0 = no time limit; like fairseq's --stop-time-hours)",
+                in_range(0.0, 1e7, false)),
       num_field("train", "plateau_factor", &Config::train, &T::plateau_factor,
                 "schedule plateau: multiply the rate by this after plateau_patience bad validations",
                 in_range(0.0, 0.999, true)),
@@ -578,6 +588,13 @@ void check_consistency(const Config& c, const std::string& origin) {
              ": train.schedule = \"noam\" needs train.warmup_steps > 0");
   XSEQ_CHECK_AS(ConfigError, c.train.schedule != "cosine" || c.train.max_steps > c.train.warmup_steps, origin,
              ": train.schedule = \"cosine\" needs train.max_steps > train.warmup_steps");
+  XSEQ_CHECK_AS(ConfigError, c.data.target_vocab.empty() || !c.data.source_vocab.empty(), origin,
+                ": data.target_vocab needs data.source_vocab");
+  XSEQ_CHECK_AS(ConfigError, c.data.shared_vocab || c.data.source_vocab.empty() || !c.data.target_vocab.empty(), origin,
+                ": data.shared_vocab = false with data.source_vocab needs data.target_vocab too");
+  XSEQ_CHECK_AS(ConfigError, c.data.sentencepiece_model.empty() || c.data.tokenizer == "sentencepiece", origin,
+                ": data.sentencepiece_model is set but data.tokenizer is \"", c.data.tokenizer,
+                "\" (set data.tokenizer = \"sentencepiece\")");
   XSEQ_CHECK_AS(ConfigError, c.train.average_last <= c.train.keep_checkpoints, origin, ": train.average_last = ",
              c.train.average_last, " needs train.keep_checkpoints >= ", c.train.average_last, " (it is ",
              c.train.keep_checkpoints, "): only kept checkpoints can be averaged");

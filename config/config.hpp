@@ -20,13 +20,16 @@ struct DataConfig {
   std::string task_alphabet = "abcdefghijklmnopqrstuvwxyz";
   std::int64_t task_seed = 1;
   std::string tokenizer = "char";  ///< char, space, sentencepiece
-  std::string sentencepiece_model;  ///< load this .model instead of training one
+  std::string sentencepiece_model;  ///< load this .model (or "src.model,tgt.model") instead of training one
   std::string sentencepiece_type = "unigram";
   std::int64_t vocab_size = 0;  ///< max vocabulary size (0 = all); SentencePiece pieces to train (0 = 1000)
   std::int64_t min_freq = 1;
   std::int64_t max_len = 100;
   std::string over_long = "drop";  ///< or "reject"
   bool shared_vocab = true;
+  /// Vocabulary files (`xseq data vocab`) used instead of building them from the
+  /// training data; with shared_vocab one file may serve both sides.
+  std::string source_vocab, target_vocab;
 };
 
 struct TrainConfig {
@@ -46,6 +49,7 @@ struct TrainConfig {
   std::int64_t keep_checkpoints = 0;  ///< keep the last N ckpt-<step>.h5 (0 = none)
   std::int64_t average_last = 0;      ///< at the end, average the last N of them into averaged.h5 (0 = off)
   double ema_decay = 0.0;             ///< exponential moving average of the weights (0 = off)
+  double max_minutes = 0.0;           ///< stop (save, average, test) after this many minutes of training (0 = off)
   double plateau_factor = 0.5;        ///< schedule "plateau": multiply the rate by this ...
   std::int64_t plateau_patience = 2;  ///< ... after this many validations without improvement
 };

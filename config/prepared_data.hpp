@@ -18,6 +18,12 @@ struct PreparedData {
   TokenizedCorpus train, valid, test;
 };
 
+/// The tokenizer(s) and vocabularies [data] asks for: loaded from its files
+/// (sentencepiece_model, source_vocab, target_vocab) or built from `train_text`
+/// (SentencePiece trained on both sides, with a soft vocab_size). Prints what it
+/// did when verbose.
+TextPipeline build_pipeline(const DataConfig& config, const ParallelText& train_text, bool verbose);
+
 /// Builds everything; prints loading summaries (pairs kept, dropped, <unk>) when verbose.
 /// With `pipeline` given (resume, evaluation) its tokenizer and vocabularies are reused.
 PreparedData prepare_data(const DataConfig& config, bool verbose, const TextPipeline* pipeline = nullptr);

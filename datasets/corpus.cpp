@@ -1,5 +1,7 @@
 #include "datasets/corpus.hpp"
 
+#include "datasets/read_file.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -44,7 +46,7 @@ namespace {
 class LineReader {
  public:
   explicit LineReader(const std::string& path) : path_(path), in_(path, std::ios::binary), buffer_(64 << 10) {
-    XSEQ_CHECK(in_.is_open(), "cannot open '", path, "' (missing or unreadable)");
+    XSEQ_CHECK(in_.is_open(), "cannot open '", path, "' (missing or unreadable)", resolved_note(path));
   }
   /// The next line without its '\n' (and '\r'), checked by check_text_line.
   bool next(std::string& line) {

@@ -37,7 +37,7 @@ std::string TextPipeline::detokenize(const std::vector<std::int32_t>& ids) const
     if (id == Vocab::kPad || id == Vocab::kBos) continue;
     tokens.push_back(target_vocab.token(id));
   }
-  return tokenizer->decode(tokens);
+  return target_side().decode(tokens);
 }
 
 void TextPipeline::save(CheckpointExtras& extras) const {
@@ -46,15 +46,19 @@ void TextPipeline::save(CheckpointExtras& extras) const {
   extras.attributes["tokenizer"] = tokenizer->name();
   if (auto* sp = dynamic_cast<const SentencePieceTokenizer*>(tokenizer.get()))
     extras.bytes[kSentencePieceBytes] = sp->serialized();
+  if (auto* sp = dynamic_cast<const SentencePieceTokenizer*>(target_tokenizer.get()))
+    extras.bytes[kTargetSentencePieceBytes] = sp->serialized();
 }
 
 TextPipeline TextPipeline::load(const H5File& file) {
   TextPipeline p;
   const std::string name = file.attribute("tokenizer");
   XSEQ_CHECK(!name.empty(), "checkpoint '", file.path(), "' names no tokenizer");
-  if (name == "sentencepiece")
+  if (name == "sentencepiece") {
     p.tokenizer = SentencePieceTokenizer::from_serialized(stored_sentencepiece(file));
-  else
+    if (file.has(kTargetSentencePieceBytes))
+      p.target_tokenizer = SentencePieceTokenizer::from_serialized(file.read_bytes(kTargetSentencePieceBytes));
+  } else
     p.tokenizer = make_tokenizer(name);
   p.source_vocab = Vocab::deserialize(file.read_string("vocab/src"), file.path() + ":/vocab/src");
   p.target_vocab = Vocab::deserialize(file.read_string("vocab/tgt"), file.path() + ":/vocab/tgt");

@@ -1,10 +1,13 @@
 #include "datasets/tokenizer.hpp"
 
+#include <algorithm>
+
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
 #include <fstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "datasets/read_file.hpp"
 #include "datasets/utf8.hpp"
@@ -67,9 +70,10 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std:
   XSEQ_CHECK(options.model_type == "unigram" || options.model_type == "bpe", "sentencepiece: model_type '",
              options.model_type, "' is not 'unigram' or 'bpe'");
   XSEQ_CHECK(!sentences.empty(), "sentencepiece: no training sentences");
+  const std::int64_t vocab_size = std::max(options.vocab_size, minimum_vocab_size(sentences));
   const std::unordered_map<std::string, std::string> args{
       {"model_type", options.model_type},
-      {"vocab_size", std::to_string(options.vocab_size)},
+      {"vocab_size", std::to_string(vocab_size)},
       {"character_coverage", "1.0"},
       {"normalization_rule_name", "identity"},
       {"remove_extra_whitespaces", "false"},
@@ -86,6 +90,14 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std:
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);
   XSEQ_CHECK(status.ok(), "sentencepiece: training failed: ", status.ToString());
   return from_serialized(model);
+}
+
+std::int64_t SentencePieceTokenizer::minimum_vocab_size(const std::vector<std::string>& sentences) {
+  std::unordered_set<std::string> characters;
+  for (const auto& s : sentences)
+    for (auto& cp : split_code_points(s)) characters.insert(std::move(cp));
+  characters.insert(" ");  // the word boundary piece
+  return std::int64_t(characters.size()) + 256 + 3;
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_serialized(const std::string& model_proto) {

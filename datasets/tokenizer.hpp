@@ -35,6 +35,9 @@ class SpaceTokenizer : public Tokenizer {
 };
 
 struct SentencePieceOptions {
+  /// A soft limit: a corpus too small for it gets fewer pieces, and a size below
+  /// what the model needs (one piece per character seen, 256 byte pieces for
+  /// byte fallback, 3 control pieces) is raised to that minimum.
   std::int64_t vocab_size = 1000;
   std::string model_type = "unigram";  ///< "unigram" or "bpe"
 };
@@ -47,6 +50,9 @@ class SentencePieceTokenizer : public Tokenizer {
   /// Trains a model on `sentences` (e.g. the training side of a corpus).
   static std::unique_ptr<SentencePieceTokenizer> train(const std::vector<std::string>& sentences,
                                                        const SentencePieceOptions& options);
+  /// The smallest vocab_size training accepts for these sentences: distinct
+  /// characters + 256 byte pieces + 3 control pieces (<unk>, <s>, </s>).
+  static std::int64_t minimum_vocab_size(const std::vector<std::string>& sentences);
   /// Loads a `.model` file (ours or any SentencePiece model).
   static std::unique_ptr<SentencePieceTokenizer> load(const std::string& path);
   static std::unique_ptr<SentencePieceTokenizer> from_serialized(const std::string& model_proto);

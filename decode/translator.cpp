@@ -359,7 +359,7 @@ std::vector<TargetScore> Translator::score(const std::vector<std::string>& sourc
       throw InputError(e.what());
     }
     const bool over = std::int64_t(p.tokenizer->encode(sources[i]).size()) > limit ||
-                      std::int64_t(p.tokenizer->encode(targets[i]).size()) > limit;
+                      std::int64_t(p.target_side().encode(targets[i]).size()) > limit;
     XSEQ_CHECK_AS(InputError, !over || impl_->options.truncate, "pair ", i, " has a side longer than max_input ",
                   limit, " tokens (truncate is off)");
     out[i].truncated = over;
@@ -368,7 +368,7 @@ std::vector<TargetScore> Translator::score(const std::vector<std::string>& sourc
   EncodeOptions eo;
   eo.max_len = limit;
   eo.over_long = OverLong::truncate;
-  const TokenizedCorpus corpus = encode_corpus(text, *p.tokenizer, *p.tokenizer, p.source_vocab, p.target_vocab, eo, nullptr);
+  const TokenizedCorpus corpus = encode_corpus(text, p.source_side(), p.target_side(), p.source_vocab, p.target_vocab, eo, nullptr);
   std::vector<PairScore> scores;
   {
     Impl::Lease lease(*impl_);

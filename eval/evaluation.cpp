@@ -208,7 +208,7 @@ TokenizedCorpus encode_test_set(const TrainedModel& l, const ParallelText& text,
   eo.max_len = max_input;
   eo.over_long = OverLong::truncate;
   EncodeReport report;
-  TokenizedCorpus corpus = encode_corpus(text, *l.pipeline.tokenizer, *l.pipeline.tokenizer, l.pipeline.source_vocab,
+  TokenizedCorpus corpus = encode_corpus(text, l.pipeline.source_side(), l.pipeline.target_side(), l.pipeline.source_vocab,
                                          l.pipeline.target_vocab, eo, &report);
   if (report.truncated > 0 && tell)
     std::fprintf(stderr, "%s: %lld pairs had a side longer than --max-input %lld tokens and were truncated\n",

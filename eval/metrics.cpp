@@ -3,11 +3,13 @@
 #include <array>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <map>
 #include <unordered_map>
 
 #include "datasets/utf8.hpp"
+#include "framework/version.hpp"
 #include "framework/error.hpp"
 
 namespace xseq {
@@ -288,6 +290,28 @@ double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector
       for (int k = 0; k < 3; ++k) total[n][k] += best[n][k];
   }
   return chrf_score(total);
+}
+
+std::string bleu_signature(std::size_t references) {
+  return "nrefs:" + std::to_string(references) + "|case:mixed|eff:no|tok:13a|smooth:exp|version:xseq-" +
+         XSEQ_VERSION_STRING;
+}
+
+std::string chrf_signature(std::size_t references) {
+  return "nrefs:" + std::to_string(references) + "|case:mixed|eff:yes|nc:6|nw:0|space:no|version:xseq-" +
+         XSEQ_VERSION_STRING;
+}
+
+std::string bleu_line(double bleu, std::size_t references) {
+  char score[32];
+  std::snprintf(score, sizeof score, "%.2f", bleu);
+  return std::string("BLEU = ") + score + " " + bleu_signature(references);
+}
+
+std::string chrf_line(double chrf, std::size_t references) {
+  char score[32];
+  std::snprintf(score, sizeof score, "%.2f", chrf);
+  return std::string("chrF2 = ") + score + " " + chrf_signature(references);
 }
 
 }  // namespace xseq

@@ -20,4 +20,14 @@ double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector
 double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& streams);
 double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& streams);
 
+/// sacreBLEU-style signatures of the two scores, to quote beside them:
+/// "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:xseq-0.3.0" and
+/// "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:xseq-0.3.0". The values
+/// equal sacreBLEU 2.6.0's with these settings (tests/test_metrics.cpp).
+std::string bleu_signature(std::size_t references);
+std::string chrf_signature(std::size_t references);
+/// "BLEU = 53.73 <signature>" and "chrF2 = 61.02 <signature>", as `xseq metrics` and `xseq eval` print them.
+std::string bleu_line(double bleu, std::size_t references);
+std::string chrf_line(double chrf, std::size_t references);
+
 }  // namespace xseq

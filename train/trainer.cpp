@@ -147,6 +147,10 @@ class Trainer {
   std::int64_t window_steps_ = 0, first_step_ = 0;
   int agreed_signal_ = 0;  ///< more than one rank: a stop signal any rank got, known to all
   bool stopped_by_callback_ = false;  ///< options.on_log returned false
+  bool agreed_out_of_time_ = false;   ///< more than one rank: some rank passed train.max_minutes
+  bool out_of_time() const {
+    return tc_.max_minutes > 0 && std::chrono::duration<double>(Clock::now() - start_).count() >= 60.0 * tc_.max_minutes;
+  }
 };
 
 Trainer::Trainer(const Config& config, const TrainOptions& options)
@@ -365,9 +369,10 @@ double Trainer::accumulate_gradients() {
   parallel_.sum_gradients(params_);
   window_sum_ms_ += parallel_.last_sum_ms();
   window_wait_ms_ += parallel_.last_wait_ms();
-  std::vector<double> totals{step_loss, g_stop_signal != 0 ? 1.0 : 0.0};
+  std::vector<double> totals{step_loss, g_stop_signal != 0 ? 1.0 : 0.0, out_of_time() ? 1.0 : 0.0};
   parallel_.sum(totals);
   if (totals[1] > 0 && agreed_signal_ == 0) agreed_signal_ = g_stop_signal != 0 ? int(g_stop_signal) : SIGTERM;
+  if (totals[2] > 0) agreed_out_of_time_ = true;  // every rank stops at the same update
   return totals[0];
 }
 
@@ -540,6 +545,7 @@ std::string Trainer::stop_reason(const StopSignals& signals) const {
   const BatchIterator::State position = batches_->state();
   const std::int64_t epochs_done = position.epoch + (position.batch >= batches_->batches_per_epoch() ? 1 : 0);
   if (tc_.max_epochs > 0 && epochs_done >= tc_.max_epochs) return "max_epochs";
+  if (parallel_.size() > 1 ? agreed_out_of_time_ : out_of_time()) return "max_minutes";
   // More than one rank: stop only on a signal every rank knows of (each update's sum carries it).
   if (parallel_.size() > 1 ? agreed_signal_ != 0 : signals.received() != 0) return "interrupted";
   if (stopped_by_callback_) return "callback";

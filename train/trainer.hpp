@@ -34,7 +34,7 @@ struct TrainOptions {
 
 struct TrainResult {
   std::int64_t steps = 0;
-  /// "max_steps", "max_epochs", "patience", "callback", "interrupted" (signal: 128 + exit_code's
+  /// "max_steps", "max_epochs", "max_minutes", "patience", "callback", "interrupted" (signal: 128 + exit_code's
   /// signal), "non-finite loss", "diverged"
   std::string stop_reason;
   std::map<std::string, double> valid;  ///< the last validation's metrics
