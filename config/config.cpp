@@ -517,14 +517,14 @@ void override_model_option(Config& c, const std::string& key, const std::string&
 }
 
 // plugins = [...]: loaded before anything else is read. Relative paths are taken
-// from the config file's directory; a plugin whose file name is loaded already
-// (--plugin, a checkpoint's record) is not loaded twice.
+// from the working directory, like every path of a config (docs/config.md,
+// "Paths"); a plugin whose file name is loaded already (--plugin, a checkpoint's
+// record) is not loaded twice.
 void load_config_plugins(Config& c, const toml::table& root, const std::string& origin) {
   const toml::node* node = root.get("plugins");
   if (!node) return;
   const std::string at = where(origin, node->source());
   XSEQ_CHECK_AS(ConfigError, node->is_array(), at, ": plugins must be an array of file names, e.g. plugins = [\"libglu.so\"]");
-  const std::filesystem::path base = std::filesystem::path(origin).parent_path();
   for (const auto& item : *node->as_array()) {
     XSEQ_CHECK_AS(ConfigError, item.is_string(), where(origin, item.source()), ": plugins: expected a file name (a string)");
     std::string name = item.as_string()->get();
@@ -533,8 +533,6 @@ void load_config_plugins(Config& c, const toml::table& root, const std::string& 
     for (const auto& p : loaded_plugins())
       if (p.file_name == file_name) loaded = true, name = p.path;  // the resolved config names what was loaded
     if (!loaded) {
-      if (name.find('/') != std::string::npos && std::filesystem::path(name).is_relative() && !base.empty())
-        name = (base / name).string();
       try {
         name = load_plugin(name).path;
       } catch (const Error& e) {

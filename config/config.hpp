@@ -57,7 +57,7 @@ struct TrainConfig {
 struct Config {
   /// plugins = ["libglu.so", ...] at the top of the file: loaded (framework/plugin.hpp)
   /// before the sections are read, so their layer and model names are known. Paths
-  /// are relative to the config file; bare names are searched in XSEQ_PLUGIN_PATH.
+  /// are relative to the working directory; bare names are searched in XSEQ_PLUGIN_PATH.
   std::vector<std::string> plugins;
   DataConfig data;
   ModelConfig model;

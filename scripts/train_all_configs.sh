@@ -3,7 +3,8 @@
 # prints a markdown table: config, wall-clock training time (the whole
 # `xseq train` command: data generation, training, validation, the final test
 # evaluation), steps, and the test-set exact match of best.h5 (from log.jsonl).
-# Configs with train.init_from run after the others (they start from their runs).
+# Configs with train.init_from run after the others (they start from their runs);
+# configs whose data files are absent are skipped with a message.
 #   bash scripts/train_all_configs.sh [configs/x.toml ...] > runs/results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,13 @@ echo "| config | model | training time | steps | test exact match | test token a
 echo "|---|---|---|---|---|---|"
 for cfg in "${configs[@]}"; do
   name=$(basename "$cfg" .toml)
+  # A recipe on files (data.train) runs only when its data is there.
+  train_file=$(awk '/^\[/ {section = $0} section == "[data]" && $1 == "train" {gsub(/"/, "", $3); print $3}' "$cfg" | cut -d, -f1)
+  if [ -n "$train_file" ] && [ ! -f "$train_file" ]; then
+    echo "train_all_configs.sh: skipping $cfg: its data.train '$train_file' is absent (see the config's comments for how to get it)" >&2
+    echo "| \`$cfg\` | | skipped: no $train_file | | | |"
+    continue
+  fi
   out="runs/$name"
   start=$(date +%s.%N)  # awk does the arithmetic (no bc needed)
   ./build/xseq train "$cfg" --out "$out" > "runs/$name.out" 2>&1

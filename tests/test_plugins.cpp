@@ -182,11 +182,12 @@ TEST_CASE("plugins: the stock CLI trains, translates, evaluates and gradchecks a
   const std::string dir = "plugin_cli_run";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  // The config names the plugin (relative to the config file) and uses it in
-  // the encoder, the decoder and as the RNN's attention score.
+  // The config names the plugin (relative to the working directory, as every
+  // path of a config) and uses it in the encoder, the decoder and as the RNN's
+  // attention score.
   fs::copy_file(kPlugin, dir + "/libxseq_test_plugin.so");
   const std::string config = dir + "/plugin.toml";
-  write_file(config, std::string("plugins = [\"./libxseq_test_plugin.so\"]\n") + test::kTinyCopyConfig +
+  write_file(config, "plugins = [\"./" + dir + "/libxseq_test_plugin.so\"]\n" + test::kTinyCopyConfig +
                          "\n[[model.encoder_extra]]\ntype = \"test_glu\"\n\n[[model.decoder_extra]]\ntype = "
                          "\"test_prev_mix\"\n\n[[model.decoder_extra]]\ntype = \"test_glu\"\ngate_bias = -1.0\n");
   std::string out, err;
