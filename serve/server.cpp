@@ -514,6 +514,9 @@ int Server::run() {
   http_.new_task_queue = [this] { return new CappedPool(std::size_t(o_.http_threads), o_.max_connections); };
   http_.set_payload_max_length(std::size_t(std::max<std::int64_t>(o_.max_body_bytes * 8, 64 << 20)));
   http_.set_read_timeout(10, 0);
+  // cpp-httplib writes a response's headers and body in separate writes: with
+  // Nagle's algorithm the body waits for the client's delayed ACK (40 ms a request).
+  http_.set_tcp_nodelay(true);
   int port = o_.port;
   if (port == 0) {
     port = http_.bind_to_any_port(o_.host);
