@@ -55,10 +55,13 @@ Command add_serve_command(CLI::App& root) {
   limit(*cmd, "--port", o->port, "port (0: any free port, printed on start)", 0, 65535);
   limit(*cmd, "--http-threads", o->http_threads, "HTTP worker threads (they mostly wait for decoding)", 1, 4096);
   limit(*cmd, "--threads", o->threads, "decoding threads in all, shared by the models (0 = all cores)", 0, 1024);
-  limit(*cmd, "--workers", o->workers, "batches decoded at once per model", 1, 64);
+  limit(*cmd, "--workers", o->workers,
+        "batches decoded at once per model (0 = one per decoding thread, each batch on one thread; "
+        "1 = one batch at a time on all threads)",
+        0, 1024);
   limit(*cmd, "--max-batch-tokens", o->max_batch_tokens, "source tokens per decoded batch", std::int64_t{1},
         std::int64_t{1} << 24);
-  limit(*cmd, "--max-wait-ms", o->max_wait_ms, "how long a sentence waits for companions", std::int64_t{0},
+  limit(*cmd, "--max-wait-ms", o->max_wait_ms, "how long a free decoding thread waits for companions (0 = none)", std::int64_t{0},
         std::int64_t{10000});
   limit(*cmd, "--max-queued-tokens", o->max_queued_tokens, "tokens queued per model before 429", std::int64_t{1},
         std::int64_t{1} << 32);

@@ -1,6 +1,8 @@
 // Dynamic batching across requests: one queue per model. Requests add jobs (their
-// sentences and search options); decoding threads take batches of up to
-// max_batch_tokens source tokens, waiting at most max_wait_ms for more, one
+// sentences and search options); a free decoding thread takes a batch of up to
+// max_batch_tokens source tokens (after waiting at most max_wait_ms, 0 by
+// default, for companions: sentences that arrive while the decoding threads are
+// busy queue up and go together into the next batches), one
 // sentence from each waiting job in turn (so a 500-sentence request does not
 // starve single sentences), and hand each result back to its job. Jobs whose
 // client left or whose deadline passed are dropped. Decoding is batch-invariant
@@ -42,7 +44,7 @@ struct Job {
 
 struct BatchOptions {
   std::int64_t max_batch_tokens = 4096;   ///< source tokens per decoded batch
-  std::int64_t max_wait_ms = 5;           ///< how long the first sentence waits for companions
+  std::int64_t max_wait_ms = 0;           ///< how long a free decoding thread waits for companions
   std::int64_t max_queued_tokens = 262144;  ///< beyond this a new job is refused (429)
 };
 

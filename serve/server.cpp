@@ -175,6 +175,14 @@ class Server {
 
  private:
   std::shared_ptr<const Translator> load(const ModelSpec& spec, json& summary) const;
+  int decoding_threads() const {
+    return o_.threads > 0 ? o_.threads : std::max(1, int(std::thread::hardware_concurrency()));
+  }
+  // Batches decoded at once per model: by default one per decoding thread (small
+  // batches run faster on one thread each than on all of them together).
+  int workers() const {
+    return o_.workers > 0 ? o_.workers : std::max(1, decoding_threads() / std::max(1, int(o_.models.size())));
+  }
   void load_models();
   bool reload(std::string& why);
   void routes();
@@ -211,10 +219,10 @@ void Server::read_api_key() {
 
 std::shared_ptr<const Translator> Server::load(const ModelSpec& spec, json& summary) const {
   const int models = int(o_.models.size());
-  const int total = o_.threads > 0 ? o_.threads : int(std::thread::hardware_concurrency());
+  const int total = decoding_threads();
   TranslatorOptions t;
-  t.workers = o_.workers;
-  t.threads = std::max(1, total / std::max(1, models * o_.workers));
+  t.workers = workers();
+  t.threads = std::max(1, total / std::max(1, models * t.workers));
   t.batch_size = 65536;  // the batcher sizes batches (by tokens); the Translator decodes them whole
   t.batch_tokens = o_.max_batch_tokens;
   const auto start = Clock::now();
@@ -241,7 +249,7 @@ void Server::load_models() {
     m.spec = spec;
     auto translator = load(spec, m.summary);
     metrics_.model_loaded(spec.name, m.summary["load_seconds"].get<double>());
-    m.queue = std::make_unique<ModelQueue>(spec.name, std::move(translator), b, metrics_, o_.workers);
+    m.queue = std::make_unique<ModelQueue>(spec.name, std::move(translator), b, metrics_, workers());
     models_.emplace(spec.name, std::move(m));
   }
 }
@@ -334,8 +342,14 @@ void Server::translate(const Request& req, Response& res, const httplib::Content
     return send_error(res, 429, "queue_full", "the queue of model '" + model->spec.name + "' is full; retry later", "",
                       "max_queued_tokens");
   }
-  const int fd = client_socket(req);
-  switch (model->queue->wait(job, [fd] { return client_gone(fd); })) {
+  // The client's socket is looked up only when the request has waited a while
+  // (the lookup scans /proc/self/fd: too slow to do for every request).
+  int fd = -2;
+  const auto gone = [&] {
+    if (fd == -2) fd = client_socket(req);
+    return client_gone(fd);
+  };
+  switch (model->queue->wait(job, gone)) {
     case ModelQueue::Outcome::done:
       res.set_content(translate_response(model->spec.name, job->results), "application/json");
       return;

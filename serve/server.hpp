@@ -21,9 +21,9 @@ struct ServeOptions {
   int port = 8080;                        ///< 0: any free port (printed on start)
   int http_threads = 64;                  ///< HTTP workers (they mostly wait for decoding)
   int threads = 0;                        ///< decoding threads in all (0 = all cores)
-  int workers = 1;                        ///< batches decoded at once per model
+  int workers = 0;                        ///< batches decoded at once per model (0: one per decoding thread)
   std::int64_t max_batch_tokens = 4096;   ///< source tokens per batch
-  std::int64_t max_wait_ms = 5;           ///< how long a sentence waits for companions
+  std::int64_t max_wait_ms = 0;           ///< how long a free decoding thread waits for companions
   std::int64_t max_queued_tokens = 262144;
   std::int64_t max_body_bytes = 8 << 20;
   std::int64_t max_chars = 10000;
