@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <new>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "framework/parallel.hpp"
 #include "framework/plugin.hpp"
 #include "framework/spelling.hpp"
+#include "framework/cpu.hpp"
 #include "framework/version.hpp"
 #include "cli/command.hpp"
 
@@ -28,6 +30,9 @@ Command add_version_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("version", "print the version");
   return {cmd, [] {
             std::printf("xseq %s\n", kVersion);
+            const char* forced = std::getenv("XSEQ_ISA");
+            std::printf("kernels: %s (this CPU: up to %s%s%s)\n", isa_name(cpu_isa()), isa_name(cpu_isa_supported()),
+                        forced && *forced ? "; XSEQ_ISA=" : "", forced && *forced ? forced : "");
             return 0;
           }};
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "framework/h5_attributes.hpp"
+#include "framework/kernels/vector_kernels.hpp"
+#include "framework/ops/kernels.hpp"
 #include "framework/parallel.hpp"
 
 namespace xseq {
@@ -90,20 +92,16 @@ void SGD::update(float* w, const float* g, std::int64_t n, std::vector<Tensor>& 
 Adam::Adam(std::vector<NamedParameter> params, Options options) : Optimizer(std::move(params)), options_(options) {}
 
 void Adam::update(float* w, const float* g, std::int64_t n, std::vector<Tensor>& slots, float lr) {
-  const float b1 = options_.beta1, b2 = options_.beta2, eps = options_.eps, wd = options_.weight_decay;
+  const float b1 = options_.beta1, b2 = options_.beta2;
   const float c1 = 1.0f - std::pow(b1, float(steps_)), c2 = 1.0f - std::pow(b2, float(steps_));
-  const float step_size = lr / c1, inv_sqrt_c2 = 1.0f / std::sqrt(c2);
-  const bool decoupled = options_.decoupled;
+  const kernels::AdamStep step{b1, b2, options_.eps, options_.weight_decay, lr, lr / c1, 1.0f / std::sqrt(c2),
+                               options_.decoupled};
   float* m = slots[0].data();
   float* v = slots[1].data();
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float grad = decoupled ? g[i] : g[i] + wd * w[i];
-    if (decoupled) w[i] -= lr * wd * w[i];
-    m[i] = b1 * m[i] + (1.0f - b1) * grad;
-    v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;
-    w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-  }
+  const kernels::VectorKernels& k = kernels::vector_kernels();
+  detail::parallel_chunks(n, [&](std::int64_t lo, std::int64_t hi) {
+    k.adam(w + lo, g + lo, m + lo, v + lo, hi - lo, step);
+  });
 }
 
 // ---- schedules, clipping ----------------------------------------------------------------------

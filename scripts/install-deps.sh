@@ -19,6 +19,8 @@ PACKAGES=(
   pybind11-dev python3-dev python3-numpy    # the Python package (docs/python.md), for /usr/bin/python3
   python3-pytest python3-h5py               # ... and its tests
   libcpp-httplib-dev wrk                    # xseq serve and its load benchmark (docs/serve.md)
+  libdnnl-dev                               # oneDNN 2.6: bf16 and int8 products (docs/precision.md)
+  qemu-user                                 # the smoke test on a CPU without AVX (qemu-x86_64 -cpu Nehalem)
 )
 
 SUDO=""

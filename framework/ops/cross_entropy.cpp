@@ -8,9 +8,9 @@
 #include <memory>
 #include <vector>
 
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
-#include "framework/ops/vmath.hpp"
 
 namespace xseq {
 
@@ -38,17 +38,14 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
   auto lse = std::make_shared<std::vector<float>>(rows);
   std::vector<double> row_loss(rows, 0.0);
   const float* px = logits.value().data();
+  const kernels::VectorKernels& k = kernels::vector_kernels();
 #pragma omp parallel for if (logits.numel() > kParallelGrain) schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int32_t t = targets.data[r];
     if (t == ignore_index) continue;
     const float* xr = px + r * V;
-    float mx = xr[0];
-#pragma omp simd reduction(max : mx)
-    for (std::int64_t j = 0; j < V; ++j) mx = xr[j] > mx ? xr[j] : mx;
-    const float sum_x = detail::lane_sum(V, [&](std::int64_t j) { return xr[j]; });
-    const float total = detail::lane_sum(V, [&](std::int64_t j) { return vmath::exp(xr[j] - mx); });
-    const float l = mx + std::log(total);
+    float sum_x = 0.0f;
+    const float l = k.logsumexp_row(xr, V, &sum_x);
     (*lse)[r] = l;
     row_loss[r] = double(l) - (1.0 - eps) * double(xr[t]) - eps * double(sum_x) / double(V);
   }
@@ -63,15 +60,13 @@ Variable cross_entropy(const Variable& logits, const IndexTensor& targets, int i
     const float g = gy.item() / float(count);
     const float smooth = eps / float(V);
     const float* px = logits.value().data();
+    const kernels::VectorKernels& k = kernels::vector_kernels();
 #pragma omp parallel for if (logits.numel() > kParallelGrain) schedule(static)
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int32_t t = targets.data[r];
       if (t == ignore_index) continue;
-      const float* xr = px + r * V;
       float* dr = gx + r * V;
-      const float l = (*lse)[r];
-#pragma omp simd
-      for (std::int64_t j = 0; j < V; ++j) dr[j] += g * (vmath::exp(xr[j] - l) - smooth);
+      k.cross_entropy_backward_row(px + r * V, (*lse)[r], g, smooth, V, dr);
       dr[t] -= g * (1.0f - eps);
     }
   });

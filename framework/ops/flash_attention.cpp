@@ -24,6 +24,7 @@
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/flash_attention.hpp"
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops/vmath.hpp"
 
 namespace xseq {
@@ -66,6 +67,7 @@ struct TileJob {
   std::int64_t rows, keys;  // tile sizes
   float scale;
   GemmKernel kernel;  // read once on the op's thread (its workers do not see NoGradGuard)
+  const kernels::VectorKernels& k_ = kernels::vector_kernels();  // the row kernels for this CPU
 };
 
 // S (rows x cols, row stride cols) = scale Q K_c^T + padding for queries
@@ -112,18 +114,14 @@ void online_softmax_tile(const TileJob& j, std::int64_t pair, std::int64_t r0, s
                          std::int64_t cols, float* S, float* m, float* l, float* A, std::int64_t lda) {
   for (std::int64_t i = 0; i < rows; ++i) {
     float* row = S + i * cols;
-    float mx = m[i];
-#pragma omp simd reduction(max : mx)
-    for (std::int64_t c = 0; c < cols; ++c) mx = std::max(mx, row[c]);
+    const float mx = j.k_.row_max(row, cols, m[i]);
     if (mx == kNegInf) {  // nothing visible yet: the tile adds nothing
       std::fill(row, row + cols, 0.0f);
       continue;
     }
     // Keys masked at the end of the row (padding) add exact zeros: leaving them
     // out of the sum keeps it independent of the batch's padding.
-    const std::int64_t used = detail::unmasked_length(row, cols);
-    const float sum = detail::lane_sum(used, [&](std::int64_t c) { return row[c] = vmath::exp(row[c] - mx); });
-    std::fill(row + used, row + cols, 0.0f);
+    const float sum = j.k_.exp_shift_sum(row, cols, mx);
     if (c0 > 0 && m[i] != mx) {  // (at c0 = 0, A is not written yet)
       const float alpha = vmath::exp(m[i] - mx);  // 0 when m was -inf
       l[i] *= alpha;
@@ -186,12 +184,7 @@ void backward_tile(const TileJob& j, const Grads& g, BackwardScratch& w, std::in
   float* P = w.P.data();
   score_tile(j, pair, r0, rows, c0, cols, P);
   const float* Lrow = g.L + pair * s.Tq + r0;
-  for (std::int64_t i = 0; i < rows; ++i) {
-    float* row = P + i * cols;
-    const float Li = Lrow[i];
-#pragma omp simd
-    for (std::int64_t c = 0; c < cols; ++c) row[c] = vmath::exp(row[c] - Li);
-  }
+  for (std::int64_t i = 0; i < rows; ++i) j.k_.exp_shift(P + i * cols, cols, Lrow[i]);
   const float* Pd = P;
   if (j.dropping) {
     for (std::int64_t i = 0; i < rows; ++i) drop_row(j, pair, r0 + i, c0, w.Pd.data() + i * cols, P + i * cols, cols);
@@ -264,8 +257,7 @@ Tensor weights_from_logsumexp(const TileJob& j, const Tensor& L) {
         std::fill(row, row + s.Tk, 0.0f);
         continue;
       }
-#pragma omp simd
-      for (std::int64_t c = 0; c < s.Tk; ++c) row[c] = vmath::exp(row[c] - Li);
+      j.k_.exp_shift(row, s.Tk, Li);
     }
   }
   return P;

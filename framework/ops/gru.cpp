@@ -19,7 +19,7 @@
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/recurrent.hpp"
-#include "framework/ops/vmath.hpp"
+#include "framework/kernels/vector_kernels.hpp"
 
 namespace xseq {
 namespace {
@@ -48,6 +48,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
   const float* bias = b_hh.value().data();
   float* out = packed.data();
   float* hp = h.data();
+  const kernels::VectorKernels& k = kernels::vector_kernels();
   for (std::int64_t s = 0; s < T; ++s) {
     const std::int64_t t = reverse ? T - 1 - s : s;
     float* gh = saved->gh.data() + s * B * G;
@@ -62,22 +63,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
         std::fill(o, o + H, 0.0f);
         continue;
       }
-      const float* x = gi + (b * T + t) * G;
-      float* g = gh + b * G;
-      float* a = gates + b * G;
-#pragma omp simd
-      for (std::int64_t j = 0; j < H; ++j) {
-        const float r = vmath::sigmoid(x[j] + g[j] + bias[j]);
-        const float z = vmath::sigmoid(x[H + j] + g[H + j] + bias[H + j]);
-        const float gn = g[2 * H + j] + bias[2 * H + j];
-        const float n = vmath::tanh(x[2 * H + j] + r * gn);
-        g[2 * H + j] = gn;
-        a[j] = r;
-        a[H + j] = z;
-        a[2 * H + j] = n;
-        hb[j] = n + z * (hb[j] - n);
-        o[j] = hb[j];
-      }
+      k.gru_row(gi + (b * T + t) * G, gh + b * G, bias, gates + b * G, hb, o, H);
     }
   }
   detail::state_to_slot(hp, out, T + 1, T, B, H);
@@ -91,6 +77,7 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
         float* dh_p = dh.data();
         detail::slot_to_state(go, dh_p, T + 1, T, B, H);
         float* dgi = projected.requires_grad() ? projected.grad_buffer().data() : nullptr;
+        const kernels::VectorKernels& k = kernels::vector_kernels();
         for (std::int64_t s = T - 1; s >= 0; --s) {
           const std::int64_t t = reverse ? T - 1 - s : s;
           const float* gates = saved->gates.data() + s * B * G;
@@ -104,29 +91,8 @@ GRUSequence gru_sequence(const Variable& projected, const Variable& h0, const Va
               std::fill(dgh_b, dgh_b + G, 0.0f);  // state kept: dh passes through unchanged
               continue;
             }
-            const float* a = gates + b * G;
-            const float* g = gh + b * G;
-            const float* hb = hprev + b * H;
-            const float* go_b = go + (b * (T + 1) + t) * H;
-            float* dh_b = dh_p + b * H;
-            float* dgi_b = dgi ? dgi + (b * T + t) * G : nullptr;
-#pragma omp simd
-            for (std::int64_t j = 0; j < H; ++j) {
-              const float r = a[j], z = a[H + j], n = a[2 * H + j];
-              const float d = dh_b[j] + go_b[j];
-              const float dn = d * (1.0f - z) * (1.0f - n * n);
-              const float dr = dn * g[2 * H + j] * r * (1.0f - r);
-              const float dz = d * (hb[j] - n) * z * (1.0f - z);
-              dgh_b[j] = dr;
-              dgh_b[H + j] = dz;
-              dgh_b[2 * H + j] = dn * r;
-              if (dgi_b) {
-                dgi_b[j] += dr;
-                dgi_b[H + j] += dz;
-                dgi_b[2 * H + j] += dn;
-              }
-              dh_b[j] = d * z;
-            }
+            k.gru_backward_row(gates + b * G, gh + b * G, hprev + b * H, go + (b * (T + 1) + t) * H, dh_p + b * H,
+                               dgh_b, dgi ? dgi + (b * T + t) * G : nullptr, H);
           }
           gemm(false, false, B, H, G, 1.0f, dgh, G, w_hh.value().data(), H, 1.0f, dh_p, H);
         }

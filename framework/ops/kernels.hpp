@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <limits>
 
+#include <omp.h>
+
+#include "framework/kernels/row_math.hpp"
 #include "framework/ops/vmath.hpp"
 #include "framework/parallel.hpp"
 #include "framework/random.hpp"
@@ -93,40 +96,21 @@ struct DropoutMask {
   }
 };
 
-/// sum over j < n of term(j), added in an order fixed by n alone: term j goes to
-/// lane j % 8, each lane adds its terms in order, and the lanes meet in a fixed
-/// tree. It vectorises like `omp simd reduction`, but the order is not left to
-/// the compiler, which may peel iterations to align a row (the sum would then
-/// depend on the row's address, so on its position in a batch). Every forward
-/// reduction uses it, so that inference is batch-invariant (framework/blas.hpp).
-template <class Term>
-inline float lane_sum(std::int64_t n, Term&& term) {
-  float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  std::int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) lane[k] += term(j + k);
-  for (int k = 0; j + k < n; ++k) lane[k] += term(j + k);
-  return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-}
-
-/// The length of row[0, n) without its trailing -inf entries (masked keys at the
-/// end of a padded row): a softmax over that prefix equals the full row's, and
-/// does not depend on how much padding the batch added.
-inline std::int64_t unmasked_length(const float* row, std::int64_t n) {
-  while (n > 0 && row[n - 1] == -std::numeric_limits<float>::infinity()) --n;
-  return n;
-}
-
-/// row[j] = exp(row[j] - max) / sum_k exp(row[k] - max) for j < n: the tail of a
-/// softmax once the row's maximum is known (finite). Entries past the last
-/// finite one become 0 without entering the sum (unmasked_length).
-inline void exp_normalize(float* row, std::int64_t n, float max) {
-  const std::int64_t used = unmasked_length(row, n);
-  const float total = lane_sum(used, [&](std::int64_t j) { return row[j] = vmath::exp(row[j] - max); });
-  const float inv = 1.0f / total;
-#pragma omp simd
-  for (std::int64_t j = 0; j < used; ++j) row[j] *= inv;
-  for (std::int64_t j = used; j < n; ++j) row[j] = 0.0f;
+/// Runs f(lo, hi) over [0, n) in one contiguous chunk per thread, on one thread
+/// below kParallelGrain elements: for the elementwise kernels of
+/// framework/kernels/vector_kernels.hpp, whose results do not depend on the chunks.
+template <class F>
+void parallel_chunks(std::int64_t n, F f) {
+  if (n <= kParallelGrain) {
+    if (n > 0) f(std::int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const std::int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
+    const std::int64_t lo = n * t / threads, hi = n * (t + 1) / threads;
+    if (lo < hi) f(lo, hi);
+  }
 }
 
 /// target += scale * (g summed over the axes along which target is broadcast).

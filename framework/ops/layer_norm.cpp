@@ -9,6 +9,7 @@
 #include <omp.h>
 #include <vector>
 
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
 
@@ -26,19 +27,9 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
   const float* pg = gamma.value().data();
   const float* pb = beta.value().data();
   float* py = y.data();
+  const kernels::VectorKernels& k = kernels::vector_kernels();
 #pragma omp parallel for if (x.numel() > kParallelGrain) schedule(static)
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* xr = px + r * D;
-    const float mean = detail::lane_sum(D, [&](std::int64_t j) { return xr[j]; }) / float(D);
-    // Two-pass variance: no cancellation for large means.
-    const float var = detail::lane_sum(D, [&](std::int64_t j) { return (xr[j] - mean) * (xr[j] - mean); });
-    const float rstd = 1.0f / std::sqrt(var / float(D) + eps);
-    float* yr = py + r * D;
-#pragma omp simd
-    for (std::int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - mean) * rstd * pg[j] + pb[j];
-    (*stats)[2 * r] = mean;
-    (*stats)[2 * r + 1] = rstd;
-  }
+  for (std::int64_t r = 0; r < rows; ++r) k.layer_norm_row(px + r * D, pg, pb, eps, D, py + r * D, stats->data() + 2 * r);
 
   return Variable::from_op("layer_norm", y, {x, gamma, beta}, [x, gamma, beta, stats, D, rows](
                                                                    const Tensor& gy) {
@@ -47,6 +38,7 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
     const float* pdy = gy.data();
     float* dx = x.requires_grad() ? x.grad_buffer().data() : nullptr;
     const bool want_params = gamma.requires_grad() || beta.requires_grad();
+    const kernels::VectorKernels& k = kernels::vector_kernels();
     // Per-thread partial sums for dgamma/dbeta, added in thread order so the
     // result is the same on every run with the same thread count.
     const int threads = x.numel() > kParallelGrain ? omp_get_max_threads() : 1;
@@ -57,32 +49,9 @@ Variable layer_norm(const Variable& x, const Variable& gamma, const Variable& be
       float* dgam = want_params ? partial.data() + std::size_t(t) * 2 * D : nullptr;
       float* dbet = want_params ? dgam + D : nullptr;
 #pragma omp for schedule(static)
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const float mean = (*stats)[2 * r], rstd = (*stats)[2 * r + 1];
-        const float* xr = px + r * D;
-        const float* gr = pdy + r * D;
-        float sum_dxhat = 0.0f, sum_dxhat_xhat = 0.0f;
-#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
-        for (std::int64_t j = 0; j < D; ++j) {
-          const float xhat = (xr[j] - mean) * rstd;
-          const float dxhat = gr[j] * pgam[j];
-          sum_dxhat += dxhat;
-          sum_dxhat_xhat += dxhat * xhat;
-          if (dgam) {
-            dgam[j] += gr[j] * xhat;
-            dbet[j] += gr[j];
-          }
-        }
-        if (dx) {
-          const float m1 = sum_dxhat / float(D), m2 = sum_dxhat_xhat / float(D);
-          float* dr = dx + r * D;
-#pragma omp simd
-          for (std::int64_t j = 0; j < D; ++j) {
-            const float xhat = (xr[j] - mean) * rstd;
-            dr[j] += rstd * (gr[j] * pgam[j] - m1 - xhat * m2);
-          }
-        }
-      }
+      for (std::int64_t r = 0; r < rows; ++r)
+        k.layer_norm_backward_row(px + r * D, pgam, pdy + r * D, stats->data() + 2 * r, D, dx ? dx + r * D : nullptr,
+                                  dgam, dbet);
     }
     if (!want_params) return;
     float* dgamma = gamma.requires_grad() ? gamma.grad_buffer().data() : nullptr;

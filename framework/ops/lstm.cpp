@@ -20,7 +20,7 @@
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/recurrent.hpp"
-#include "framework/ops/vmath.hpp"
+#include "framework/kernels/vector_kernels.hpp"
 
 namespace xseq {
 namespace {
@@ -55,6 +55,7 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
   float* out = packed.data();
   float* hp = h.data();
   float* cp = c.data();
+  const kernels::VectorKernels& k = kernels::vector_kernels();
   for (std::int64_t s = 0; s < T; ++s) {
     const std::int64_t t = reverse ? T - 1 - s : s;
     float* a_all = saved->gates.data() + s * B * G;
@@ -69,26 +70,7 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
         std::fill(o, o + H, 0.0f);
         continue;
       }
-      const float* x = gi + (b * T + t) * G;
-      float* a = a_all + b * G;  // pre-activations in, activations out
-      float* hb = hp + b * H;
-      float* cb = cp + b * H;
-      float* tc = tc_all + b * H;
-#pragma omp simd
-      for (std::int64_t j = 0; j < H; ++j) {
-        const float in = vmath::sigmoid(x[j] + a[j] + bias[j]);
-        const float forget = vmath::sigmoid(x[H + j] + a[H + j] + bias[H + j]);
-        const float cell = vmath::tanh(x[2 * H + j] + a[2 * H + j] + bias[2 * H + j]);
-        const float outg = vmath::sigmoid(x[3 * H + j] + a[3 * H + j] + bias[3 * H + j]);
-        a[j] = in;
-        a[H + j] = forget;
-        a[2 * H + j] = cell;
-        a[3 * H + j] = outg;
-        cb[j] = forget * cb[j] + in * cell;
-        tc[j] = vmath::tanh(cb[j]);
-        hb[j] = outg * tc[j];
-        o[j] = hb[j];
-      }
+      k.lstm_row(gi + (b * T + t) * G, a_all + b * G, bias, cp + b * H, tc_all + b * H, hp + b * H, o, H);
     }
   }
   detail::state_to_slot(hp, out, slots, T, B, H);
@@ -105,6 +87,7 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
         detail::slot_to_state(go, dh_p, slots, T, B, H);
         detail::slot_to_state(go, dc_p, slots, T + 1, B, H);
         float* dgi = projected.requires_grad() ? projected.grad_buffer().data() : nullptr;
+        const kernels::VectorKernels& k = kernels::vector_kernels();
         for (std::int64_t s = T - 1; s >= 0; --s) {
           const std::int64_t t = reverse ? T - 1 - s : s;
           const float* a_all = saved->gates.data() + s * B * G;
@@ -118,35 +101,8 @@ LSTMSequence lstm_sequence(const Variable& projected, const Variable& h0, const 
               std::fill(da_b, da_b + G, 0.0f);  // states kept: dh and dc pass through
               continue;
             }
-            const float* a = a_all + b * G;
-            const float* tc = tc_all + b * H;
-            const float* cb = c_prev + b * H;
-            const float* go_b = go + (b * slots + t) * H;
-            float* dh_b = dh_p + b * H;
-            float* dc_b = dc_p + b * H;
-            float* dgi_b = dgi ? dgi + (b * T + t) * G : nullptr;
-#pragma omp simd
-            for (std::int64_t j = 0; j < H; ++j) {
-              const float in = a[j], forget = a[H + j], cell = a[2 * H + j], outg = a[3 * H + j];
-              const float d_h = dh_b[j] + go_b[j];
-              const float d_c = dc_b[j] + d_h * outg * (1.0f - tc[j] * tc[j]);
-              const float d_i = d_c * cell * in * (1.0f - in);
-              const float d_f = d_c * cb[j] * forget * (1.0f - forget);
-              const float d_g = d_c * in * (1.0f - cell * cell);
-              const float d_o = d_h * tc[j] * outg * (1.0f - outg);
-              da_b[j] = d_i;
-              da_b[H + j] = d_f;
-              da_b[2 * H + j] = d_g;
-              da_b[3 * H + j] = d_o;
-              if (dgi_b) {
-                dgi_b[j] += d_i;
-                dgi_b[H + j] += d_f;
-                dgi_b[2 * H + j] += d_g;
-                dgi_b[3 * H + j] += d_o;
-              }
-              dc_b[j] = d_c * forget;
-              dh_b[j] = 0.0f;  // the recurrent part comes from the GEMM below
-            }
+            k.lstm_backward_row(a_all + b * G, tc_all + b * H, c_prev + b * H, go + (b * slots + t) * H, dh_p + b * H,
+                                dc_p + b * H, da_b, dgi ? dgi + (b * T + t) * G : nullptr, H);
           }
           gemm(false, false, B, H, G, 1.0f, da, G, w_hh.value().data(), H, 1.0f, dh_p, H);
         }

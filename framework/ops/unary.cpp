@@ -2,6 +2,7 @@
 // derivative side by side; unary_op runs them as fused loops.
 #include <cmath>
 
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
 #include "framework/ops/vmath.hpp"
@@ -37,7 +38,26 @@ Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
   });
 }
 
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+// unary_op with the forward and backward of a per-instruction-set kernel
+// (framework/kernels/vector_kernels.hpp): y = fwd(x); dx (+)= dy * f'(x).
+using KernelForward = void (*)(const float* x, float* y, std::int64_t n);
+using KernelBackward = void (*)(const float* x, const float* dy, float* dx, std::int64_t n, bool accumulate);
+
+Variable kernel_op(const char* op, const Variable& x, KernelForward fwd, KernelBackward bwd) {
+  const Tensor& xv = x.value();
+  Tensor y(xv.shape());
+  const float* px = xv.data();
+  float* py = y.data();
+  detail::parallel_chunks(xv.numel(), [&](std::int64_t lo, std::int64_t hi) { fwd(px + lo, py + lo, hi - lo); });
+  return Variable::from_op(op, y, {x}, [x, bwd](const Tensor& gy) {
+    bool fresh = false;
+    float* gx = x.grad_slot(&fresh).data();
+    const float* px = x.value().data();
+    const float* pg = gy.data();
+    detail::parallel_chunks(gy.numel(),
+                            [&](std::int64_t lo, std::int64_t hi) { bwd(px + lo, pg + lo, gx + lo, hi - lo, !fresh); });
+  });
+}
 
 }  // namespace
 
@@ -64,15 +84,14 @@ Variable neg(const Variable& x) {
 }
 
 Variable relu(const Variable& x) {
-  return unary_op("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; },
-                  [](float v, float) { return v > 0.0f ? 1.0f : 0.0f; });
+  const kernels::VectorKernels& k = kernels::vector_kernels();
+  return kernel_op("relu", x, k.relu, k.relu_backward);
 }
 
 // y = x * Phi(x) with Phi the standard normal CDF;  dy/dx = Phi(x) + x * phi(x)
 Variable gelu(const Variable& x) {
-  return unary_op(
-      "gelu", x, [](float v) { return v * vmath::normal_cdf(v); },
-      [](float v, float) { return vmath::normal_cdf(v) + v * kInvSqrt2Pi * vmath::exp(-0.5f * v * v); });
+  const kernels::VectorKernels& k = kernels::vector_kernels();
+  return kernel_op("gelu", x, k.gelu, k.gelu_backward);
 }
 
 // dy/dx = 1 - y^2

@@ -9,7 +9,11 @@
 #include <cstring>
 #include <limits>
 
+#include "framework/kernels/isa_abi.hpp"
+
 namespace xseq::vmath {
+// Each instruction set's kernels get their own copies (framework/kernels/isa_abi.hpp).
+inline namespace XSEQ_KERNEL_ABI {
 
 namespace detail {
 inline float bits_to_float(std::int32_t bits) {
@@ -112,4 +116,5 @@ inline float normal_cdf(float x) {
   return x < 0.0f ? tail : 1.0f - tail;
 }
 
+}  // namespace XSEQ_KERNEL_ABI
 }  // namespace xseq::vmath
