@@ -317,7 +317,7 @@ const std::vector<Field>& schema() {
                 between(0, kMaxSteps)),
       int_field("train", "max_steps", &Config::train, &T::max_steps, "stop after this many updates",
                 between(1, kMaxSteps)),
-      int_field("train", "max_epochs", &Config::train, &T::max_epochs, "stop after this many epochs (0 = no limit)",
+      int_field("train", "max_epochs", &Config::train, &T::max_epochs, "stop after this many epochs, the last step validated (0 = no limit)",
                 between(0, kMaxCount)),
       num_field("train", "clip_norm", &Config::train, &T::clip_norm, "global gradient-norm clipping (0 = off)",
                 in_range(0.0, 1e9, false)),
@@ -360,8 +360,8 @@ const std::vector<Field>& schema() {
                 "(0 = off; e.g. 0.999)",
                 in_range(0.0, 0.999999, false)),
       num_field("train", "max_minutes", &Config::train, &T::max_minutes,
-                "stop after this many minutes of training as at max_steps: last.h5 saved, best.h5 tested, "
-                "averaged.h5 written (0 = no time limit; like fairseq's --stop-time-hours)",
+                "stop after this many minutes of training as at max_steps: the last step validated, last.h5 "
+                "saved, best.h5 tested, averaged.h5 written (0 = no time limit; like fairseq's --stop-time-hours)",
                 in_range(0.0, 1e7, false)),
       num_field("train", "plateau_factor", &Config::train, &T::plateau_factor,
                 "schedule plateau: multiply the rate by this after plateau_patience bad validations",

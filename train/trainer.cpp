@@ -147,6 +147,7 @@ class Trainer {
   std::int64_t window_steps_ = 0, first_step_ = 0;
   int agreed_signal_ = 0;  ///< more than one rank: a stop signal any rank got, known to all
   bool stopped_by_callback_ = false;  ///< options.on_log returned false
+  std::int64_t validated_step_ = -1;  ///< the step of the last validation
   bool agreed_out_of_time_ = false;   ///< more than one rank: some rank passed train.max_minutes
   bool out_of_time() const {
     return tc_.max_minutes > 0 && std::chrono::duration<double>(Clock::now() - start_).count() >= 60.0 * tc_.max_minutes;
@@ -467,6 +468,7 @@ bool Trainer::validate() {
     throw;
   }
   if (ema_) ema_->swap();
+  validated_step_ = state_.step;
   parallel_.check_replicas(params_, optimizer_.get(), state_.step);
   nlohmann::ordered_json entry;
   entry["step"] = state_.step;
@@ -586,6 +588,12 @@ TrainResult Trainer::run() {
       break;
     }
   }
+  // A run cut short by its epochs, its time budget or the callback validates its
+  // last weights too: best.h5 then exists however soon the run stopped.
+  const std::string& why = result_.stop_reason;
+  if ((why == "max_epochs" || why == "max_minutes" || why == "callback") && state_.step > first_step_ &&
+      validated_step_ != state_.step)
+    validate();
   return finish(parallel_.size() > 1 ? agreed_signal_ : signals.received());
 }
 
