@@ -23,6 +23,7 @@
 #include "framework/cpu.hpp"
 #include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops/flash_attention.hpp"
+#include "framework/ops/kernels.hpp"
 
 using namespace xseq;
 using kernels::VectorKernels;
@@ -214,6 +215,17 @@ void check_activations(const VectorKernels& k, Rng& rng) {
   k.relu_backward(x.data(), dy.data(), dx.data(), n, true);
   for (std::int64_t j = 0; j < n; ++j) CHECK(dx[j] == (x[j] > 0.0f ? 2.0f * dy[j] : 0.0f));
 
+  k.tanh(x.data(), y.data(), n);
+  for (std::int64_t j = 0; j < n; ++j) check_within("tanh", std::size_t(j), y[j], std::tanh(double(x[j])), 4.0 * u * std::abs(std::tanh(double(x[j]))));
+  k.sigmoid(x.data(), y.data(), n);
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double want = 1.0 / (1.0 + std::exp(-double(x[j])));
+    check_within("sigmoid", std::size_t(j), y[j], want, 4.0 * u * want);
+  }
+  k.exp(x.data(), y.data(), n);
+  for (std::int64_t j = 0; j < n; ++j)
+    check_within("exp", std::size_t(j), y[j], std::exp(double(x[j])), 2.0 * u * std::exp(double(x[j])));
+
   k.gelu(x.data(), y.data(), n);
   k.gelu_backward(x.data(), dy.data(), dx.data(), n, false);
   for (std::int64_t j = 0; j < n; ++j) {
@@ -224,6 +236,29 @@ void check_activations(const VectorKernels& k, Rng& rng) {
     const double d = cdf + v * pdf;
     check_within("gelu backward", std::size_t(j), dx[j], d * dy[j],
                  (9.0 * cdf + (6.0 + v * v) * std::abs(v * pdf) + 2.0 * std::abs(d)) * u * std::abs(dy[j]));
+  }
+}
+
+void check_dropout(const VectorKernels& k, Rng& rng) {
+  const std::int64_t n = 1003;
+  const std::vector<float> x = values(n, rng, -1.0f, 1.0f);
+  const detail::DropoutMask mask(0.3f, 12345, 678);
+  for (const std::uint32_t first : {0u, 5u, 4294967290u}) {  // the last wraps around 2^32
+    std::vector<float> y(x.size(), 0.5f), acc(x.size(), 0.5f);
+    k.dropout(x.data(), y.data(), n, mask.key, mask.threshold, mask.scale, first, false);
+    k.dropout(x.data(), acc.data(), n, mask.key, mask.threshold, mask.scale, first, true);
+    std::int64_t dropped = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float factor = mask(std::uint64_t(std::uint32_t(first + std::uint32_t(j))));
+      const float want = x[j] * factor;
+      CHECK(y[j] == want);  // the same mask, one rounded product
+      // accumulating: the product rounded (or not: it may be fused with the add), then the sum
+      const double exact = 0.5 + double(x[j]) * factor;
+      CHECK(std::abs(acc[j] - exact) <= u * (std::abs(double(x[j]) * factor) + std::abs(exact)));
+      dropped += want == 0.0f;
+    }
+    CHECK(dropped > n / 5);  // p = 0.3
+    CHECK(dropped < n * 2 / 5);
   }
 }
 
@@ -320,6 +355,12 @@ void check_attention_rows(const VectorKernels& k, Rng& rng) {
       check_within("exp_shift_sum row", std::size_t(j), row[j], e, 12.0 * u * e);  // |x - max| <= 10: 10 u + 2 ulp
     }
     check_within("exp_shift_sum", 0, sum, want, (12.0 + double(n)) * u * want);
+    std::vector<float> normalized = before;
+    k.exp_normalize(normalized.data(), n, float(mx));
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double p = before[j] == kNegInf ? 0.0 : std::exp(double(before[j]) - mx) / want;
+      check_within("exp_normalize", std::size_t(j), normalized[j], p, (14.0 + double(n)) * u * p);
+    }
     std::vector<float> shifted = before;
     k.exp_shift(shifted.data(), n, 1.5f);
     for (std::int64_t j = 0; j < n; ++j) {
@@ -357,6 +398,7 @@ TEST_CASE("dispatch: every kernel against a double reference, on every instructi
       check_layer_norm(k, rng);
       check_cross_entropy(k, rng);
       check_activations(k, rng);
+      check_dropout(k, rng);
       check_adam(k, rng);
       check_gates(k, rng);
       check_attention_rows(k, rng);

@@ -10,20 +10,31 @@
 namespace xseq::detail {
 inline namespace XSEQ_KERNEL_ABI {
 
+/// Lanes of lane_sum: one vector register's worth of floats (AVX-512 files set 16).
+#ifndef XSEQ_LANE_SUM_LANES
+#define XSEQ_LANE_SUM_LANES 8
+#endif
+
 /// sum over j < n of term(j), added in an order fixed by n alone: term j goes to
-/// lane j % 8, each lane adds its terms in order, and the lanes meet in a fixed
-/// tree. It vectorises like `omp simd reduction`, but the order is not left to
-/// the compiler, which may peel iterations to align a row (the sum would then
-/// depend on the row's address, so on its position in a batch). Every forward
-/// reduction uses it, so that inference is batch-invariant (framework/blas.hpp).
+/// lane j % L (L = XSEQ_LANE_SUM_LANES), each lane adds its terms in order, and
+/// the lanes meet in a fixed tree (lane k + lane k + L/2, then + L/4, ...). It
+/// vectorises like `omp simd reduction`, but the order is not left to the
+/// compiler, which may peel iterations to align a row (the sum would then depend
+/// on the row's address, so on its position in a batch). Every forward reduction
+/// uses it, so that inference is batch-invariant (framework/blas.hpp). L matches
+/// the vector width: at 8 lanes GCC's AVX-512 code splits the lanes into scalar
+/// chains (2x slower than AVX2 on layer norm).
 template <class Term>
 inline float lane_sum(std::int64_t n, Term&& term) {
-  float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  constexpr int L = XSEQ_LANE_SUM_LANES;
+  float lane[L] = {};
   std::int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) lane[k] += term(j + k);
+  for (; j + L <= n; j += L)
+    for (int k = 0; k < L; ++k) lane[k] += term(j + k);
   for (int k = 0; j + k < n; ++k) lane[k] += term(j + k);
-  return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+  for (int width = L / 2; width >= 1; width /= 2)
+    for (int k = 0; k < width; ++k) lane[k] += lane[k + width];
+  return lane[0];
 }
 
 /// The length of row[0, n) without its trailing -inf entries (masked keys at the

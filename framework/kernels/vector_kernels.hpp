@@ -60,7 +60,17 @@ struct VectorKernels {
   /// dx = (or +=, with accumulate) dy * gelu'(x)
   void (*gelu_backward)(const float* x, const float* dy, float* dx, std::int64_t n, bool accumulate);
   void (*relu)(const float* x, float* y, std::int64_t n);
+  void (*tanh)(const float* x, float* y, std::int64_t n);
+  void (*sigmoid)(const float* x, float* y, std::int64_t n);
+  void (*exp)(const float* x, float* y, std::int64_t n);
+  /// dx = (or +=) x > 0 ? dy : 0 (x may be relu's output: the same mask)
   void (*relu_backward)(const float* x, const float* dy, float* dx, std::int64_t n, bool accumulate);
+
+  // --- dropout (framework/ops/dropout.cpp, flash_attention.cpp) ---
+  /// out[i] = (or +=, with accumulate) in[i] * (keep ? scale : 0), where keep is
+  /// Rng::hash32(key, first + i) >> 8 >= threshold: detail::DropoutMask's draw.
+  void (*dropout)(const float* in, float* out, std::int64_t n, std::uint32_t key, std::int32_t threshold,
+                  float scale, std::uint32_t first, bool accumulate);
 
   // --- the optimizer (framework/optim.cpp) ---
   /// One Adam/AdamW step over n weights with their moments m and v.
@@ -90,6 +100,9 @@ struct VectorKernels {
   float (*exp_shift_sum)(float* row, std::int64_t n, float max);
   /// row = exp(row - shift)
   void (*exp_shift)(float* row, std::int64_t n, float shift);
+  /// row[0, n) = softmax of the row given its (finite) maximum, entries past the
+  /// last finite one 0 (row_math.hpp's exp_normalize).
+  void (*exp_normalize)(float* row, std::int64_t n, float max);
 };
 
 /// The kernels for cpu_isa() (chosen once, the same for the whole run), or the

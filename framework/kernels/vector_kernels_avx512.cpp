@@ -3,4 +3,5 @@
 #define XSEQ_KERNEL_ISA isa_avx512
 #define XSEQ_KERNEL_TABLE vector_kernels_avx512
 #define XSEQ_KERNEL_ISA_ENUM ::xseq::Isa::avx512
+#define XSEQ_LANE_SUM_LANES 16
 #include "framework/kernels/vector_kernels_impl.hpp"

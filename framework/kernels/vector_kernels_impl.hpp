@@ -179,13 +179,67 @@ void relu(const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+// dy is loaded whatever the sign, so that the select vectorises without masked
+// loads (which baseline x86-64 lacks).
 void relu_backward(const float* x, const float* dy, float* dx, std::int64_t n, bool accumulate) {
   if (accumulate) {
 #pragma omp simd
-    for (std::int64_t i = 0; i < n; ++i) dx[i] += (x[i] > 0.0f ? 1.0f : 0.0f) * dy[i];
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float d = dy[i];
+      dx[i] += x[i] > 0.0f ? d : 0.0f;
+    }
   } else {
 #pragma omp simd
-    for (std::int64_t i = 0; i < n; ++i) dx[i] = (x[i] > 0.0f ? 1.0f : 0.0f) * dy[i];
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float d = dy[i];
+      dx[i] = x[i] > 0.0f ? d : 0.0f;
+    }
+  }
+}
+
+void tanh(const float* x, float* y, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
+}
+
+void sigmoid(const float* x, float* y, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
+}
+
+void exp(const float* x, float* y, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::exp(x[i]);
+}
+
+// ---- dropout -------------------------------------------------------------------
+
+// Rng::hash32 (framework/random.hpp), repeated here so that no inline function is
+// shared with code of another instruction set; tests/test_dispatch.cpp checks
+// that the masks agree bit for bit.
+inline std::uint32_t hash32(std::uint32_t key, std::uint32_t i) {
+  std::uint32_t x = i * 0x9E3779B9u + key;
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  return x ^ (x >> 16);
+}
+
+void dropout(const float* in, float* out, std::int64_t n, std::uint32_t key, std::int32_t threshold, float scale,
+             std::uint32_t first, bool accumulate) {
+  if (accumulate) {
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto bits = static_cast<std::int32_t>(hash32(key, first + static_cast<std::uint32_t>(i)) >> 8);
+      out[i] += in[i] * (bits >= threshold ? scale : 0.0f);
+    }
+  } else {
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto bits = static_cast<std::int32_t>(hash32(key, first + static_cast<std::uint32_t>(i)) >> 8);
+      out[i] = in[i] * (bits >= threshold ? scale : 0.0f);
+    }
   }
 }
 
@@ -303,6 +357,8 @@ void lstm_backward_row(const float* a, const float* tc, const float* cb, const f
 
 float exp_shift_sum(float* row, std::int64_t n, float max) { return detail::exp_shift_sum(row, n, max); }
 
+void exp_normalize(float* row, std::int64_t n, float max) { detail::exp_normalize(row, n, max); }
+
 void exp_shift(float* row, std::int64_t n, float shift) {
 #pragma omp simd
   for (std::int64_t c = 0; c < n; ++c) row[c] = vmath::exp(row[c] - shift);
@@ -310,27 +366,34 @@ void exp_shift(float* row, std::int64_t n, float shift) {
 
 }  // namespace
 
+// Designated initialisers (GCC accepts them in C++17): a member out of order
+// would not compile, where positional ones would silently swap same-typed kernels.
 const VectorKernels XSEQ_KERNEL_TABLE = {
-    XSEQ_KERNEL_ISA_ENUM,
-    softmax_row,
-    softmax_backward_row,
-    log_softmax_backward_row,
-    layer_norm_row,
-    layer_norm_backward_row,
-    logsumexp_row,
-    cross_entropy_backward_row,
-    gelu,
-    gelu_backward,
-    relu,
-    relu_backward,
-    adam,
-    gru_row,
-    gru_backward_row,
-    lstm_row,
-    lstm_backward_row,
-    row_max,
-    exp_shift_sum,
-    exp_shift,
+    .isa = XSEQ_KERNEL_ISA_ENUM,
+    .softmax_row = softmax_row,
+    .softmax_backward_row = softmax_backward_row,
+    .log_softmax_backward_row = log_softmax_backward_row,
+    .layer_norm_row = layer_norm_row,
+    .layer_norm_backward_row = layer_norm_backward_row,
+    .logsumexp_row = logsumexp_row,
+    .cross_entropy_backward_row = cross_entropy_backward_row,
+    .gelu = gelu,
+    .gelu_backward = gelu_backward,
+    .relu = relu,
+    .tanh = tanh,
+    .sigmoid = sigmoid,
+    .exp = exp,
+    .relu_backward = relu_backward,
+    .dropout = dropout,
+    .adam = adam,
+    .gru_row = gru_row,
+    .gru_backward_row = gru_backward_row,
+    .lstm_row = lstm_row,
+    .lstm_backward_row = lstm_backward_row,
+    .row_max = row_max,
+    .exp_shift_sum = exp_shift_sum,
+    .exp_shift = exp_shift,
+    .exp_normalize = exp_normalize,
 };
 
 }  // namespace xseq::kernels

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "framework/blas.hpp"
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/flash_attention.hpp"
 #include "framework/ops/kernels.hpp"
@@ -38,6 +39,7 @@ using detail::GradSlots;
 // place; a row with every key removed becomes zeros.
 void softmax_rows(float* S, const AttentionShape& s, const float* padding, bool causal) {
   const std::int64_t shift = s.Tk - s.Tq;  // queries are the last Tq positions
+  const auto exp_normalize = kernels::vector_kernels().exp_normalize;
   for (std::int64_t i = 0; i < s.Tq; ++i) {
     float* row = S + i * s.Tk;
     const std::int64_t visible = causal ? std::min(s.Tk, shift + i + 1) : s.Tk;
@@ -50,7 +52,7 @@ void softmax_rows(float* S, const AttentionShape& s, const float* padding, bool 
       std::fill(row, row + s.Tk, 0.0f);
       continue;
     }
-    detail::exp_normalize(row, visible, mx);  // padding at the row's end stays out of the sum
+    exp_normalize(row, visible, mx);  // padding at the row's end stays out of the sum
     std::fill(row + visible, row + s.Tk, 0.0f);
   }
 }
@@ -58,8 +60,8 @@ void softmax_rows(float* S, const AttentionShape& s, const float* padding, bool 
 // out[i] = in[i] * D(first + i) / (1 - p): dropout's mask over one pair's block
 // of the weights, which starts at element `first` of the draw.
 void drop(const detail::DropoutMask& mask, const float* in, float* out, std::int64_t n, std::uint64_t first) {
-#pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] * mask(first + std::uint64_t(i));
+  kernels::vector_kernels().dropout(in, out, n, mask.key, mask.threshold, mask.scale,
+                                    static_cast<std::uint32_t>(first), false);
 }
 
 

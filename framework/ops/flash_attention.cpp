@@ -90,21 +90,12 @@ void score_tile(const TileJob& j, std::int64_t pair, std::int64_t r0, std::int64
 }
 
 // row[c] = from[c] * Dr(element (query, c0 + c) of the pair): the dropout
-// factors of one tile row (row may be from). The mask's fields are copied to
-// locals so that the hash loop vectorises (through the reference GCC keeps it
-// scalar, as it must assume the stores may change them).
+// factors of one tile row (row may be from), by the vector kernel.
 void drop_row(const TileJob& j, std::int64_t pair, std::int64_t query, std::int64_t c0, float* row,
               const float* from, std::int64_t cols) {
-  const std::uint32_t key = j.mask.key;
-  const std::int32_t threshold = j.mask.threshold;
-  const float scale = j.mask.scale;
   // DropoutMask hashes the low 32 bits of the element's counter.
   const auto first = static_cast<std::uint32_t>(j.s.p_offset(pair) + query * j.s.Tk + c0);
-#pragma omp simd
-  for (std::int64_t c = 0; c < cols; ++c) {
-    const auto bits = static_cast<std::int32_t>(Rng::hash32(key, first + static_cast<std::uint32_t>(c)) >> 8);
-    row[c] = from[c] * (bits >= threshold ? scale : 0.0f);
-  }
+  j.k_.dropout(from, row, cols, j.mask.key, j.mask.threshold, j.mask.scale, first, false);
 }
 
 // Online softmax over one score tile: updates the row maxima m and sums l,

@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "framework/blas.hpp"
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
 
@@ -34,9 +35,8 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
   gemm(false, true, rows, out, in, 1.0f, x.value().data(), in, w.value().data(), in, b.defined() ? 1.0f : 0.0f,
        py, out);
   if (relu) {
-    const std::int64_t n = rows * out;
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) py[i] = py[i] > 0.0f ? py[i] : 0.0f;
+    const auto relu_kernel = kernels::vector_kernels().relu;
+    detail::parallel_chunks(rows * out, [&](std::int64_t lo, std::int64_t hi) { relu_kernel(py + lo, py + lo, hi - lo); });
   }
 
   std::vector<Variable> inputs{x, w};
@@ -49,9 +49,10 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
       masked = Tensor(gy.shape());
       const float* py = y.data();
       float* pm = masked.data();
-      const std::int64_t n = rows * out;
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-      for (std::int64_t i = 0; i < n; ++i) pm[i] = py[i] > 0.0f ? dy[i] : 0.0f;
+      const auto relu_backward = kernels::vector_kernels().relu_backward;
+      detail::parallel_chunks(rows * out, [&](std::int64_t lo, std::int64_t hi) {
+        relu_backward(py + lo, dy + lo, pm + lo, hi - lo, false);
+      });
       dy = pm;
     }
     bool fresh_x = false, fresh_w = false;

@@ -5,22 +5,13 @@
 #include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
-#include "framework/ops/vmath.hpp"
 
 namespace xseq {
 namespace {
 
-// y[i] = fwd(x[i]);  dx[i] += bwd(x[i], y[i]) * dy[i] (written, not added, into a fresh buffer)
-template <class Fwd, class Bwd>
-Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
-  const Tensor& xv = x.value();
-  Tensor y(xv.shape());
-  const float* px = xv.data();
-  float* py = y.data();
-  const std::int64_t n = xv.numel();
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) py[i] = fwd(px[i]);
-
+// The op's node: dx[i] += bwd(x[i], y[i]) * dy[i] (written, not added, into a fresh buffer).
+template <class Bwd>
+Variable unary_result(const char* op, const Variable& x, const Tensor& y, Bwd bwd) {
   return Variable::from_op(op, y, {x}, [x, y, bwd](const Tensor& gy) {
     bool fresh = false;
     float* gx = x.grad_slot(&fresh).data();
@@ -36,6 +27,32 @@ Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
       for (std::int64_t i = 0; i < n; ++i) gx[i] += bwd(px[i], py[i]) * pg[i];
     }
   });
+}
+
+// y[i] = fwd(x[i]), with bwd(x, y) the derivative.
+template <class Fwd, class Bwd>
+Variable unary_op(const char* op, const Variable& x, Fwd fwd, Bwd bwd) {
+  const Tensor& xv = x.value();
+  Tensor y(xv.shape());
+  const float* px = xv.data();
+  float* py = y.data();
+  const std::int64_t n = xv.numel();
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) py[i] = fwd(px[i]);
+  return unary_result(op, x, y, bwd);
+}
+
+// unary_op whose forward is a per-instruction-set kernel (exp, tanh, sigmoid:
+// their vmath code needs SSE4.1's rounding at least to vectorise).
+template <class Bwd>
+Variable unary_kernel_op(const char* op, const Variable& x, void (*fwd)(const float*, float*, std::int64_t),
+                         Bwd bwd) {
+  const Tensor& xv = x.value();
+  Tensor y(xv.shape());
+  const float* px = xv.data();
+  float* py = y.data();
+  detail::parallel_chunks(xv.numel(), [&](std::int64_t lo, std::int64_t hi) { fwd(px + lo, py + lo, hi - lo); });
+  return unary_result(op, x, y, bwd);
 }
 
 // unary_op with the forward and backward of a per-instruction-set kernel
@@ -96,19 +113,18 @@ Variable gelu(const Variable& x) {
 
 // dy/dx = 1 - y^2
 Variable tanh(const Variable& x) {
-  return unary_op("tanh", x, [](float v) { return vmath::tanh(v); },
-                  [](float, float y) { return 1.0f - y * y; });
+  return unary_kernel_op("tanh", x, kernels::vector_kernels().tanh, [](float, float y) { return 1.0f - y * y; });
 }
 
 // dy/dx = y (1 - y)
 Variable sigmoid(const Variable& x) {
-  return unary_op("sigmoid", x, [](float v) { return vmath::sigmoid(v); },
-                  [](float, float y) { return y * (1.0f - y); });
+  return unary_kernel_op("sigmoid", x, kernels::vector_kernels().sigmoid,
+                         [](float, float y) { return y * (1.0f - y); });
 }
 
 // dy/dx = y
 Variable exp(const Variable& x) {
-  return unary_op("exp", x, [](float v) { return vmath::exp(v); }, [](float, float y) { return y; });
+  return unary_kernel_op("exp", x, kernels::vector_kernels().exp, [](float, float y) { return y; });
 }
 
 // dy/dx = 1 / x
