@@ -15,6 +15,9 @@
 // x W^T and a P V product): OpenBLAS against the batch-invariant kernel that
 // decoding uses (framework/blas.hpp), alternating, best of --repeats.
 //   build/bench_matmul --invariant
+// With --backends: GFLOP/s of each backend and precision on the bench models'
+// training products at 2 threads (the fp32 backend table, docs/precision.md).
+//   build/bench_matmul --backends
 #include <cblas.h>
 
 #include <algorithm>
@@ -26,6 +29,10 @@
 #include <vector>
 
 #include "framework/blas.hpp"
+#include "framework/cpu.hpp"
+#include "framework/onednn.hpp"
+#include "framework/precision.hpp"
+#include "framework/quantize.hpp"
 #include "framework/xseq.hpp"
 
 namespace {
@@ -139,6 +146,63 @@ int print_invariant(int repeats) {
   return 0;
 }
 
+// The backend table's measurements (framework/blas.hpp fp32_backend,
+// docs/precision.md): each training product of the three bench models (x W^T
+// forward, dy W and dy^T x backward) through OpenBLAS fp32, oneDNN fp32, oneDNN
+// bf16 and int8 (x quantised per row, oneDNN s8 x s8 -> s32, the fp32 epilogue),
+// alternating, best of --repeats, at the current thread count.
+int print_backends(int repeats, int threads) {
+  xseq::set_num_threads(threads);
+  struct Case { bool ta, tb; std::int64_t M, N, K; const char* what; };
+  const Case cases[] = {
+      {false, true, 2048, 256, 256, "small: x W^T, d 256"},    {false, true, 2048, 1024, 256, "small: x W^T, ff 1024"},
+      {false, true, 2048, 256, 1024, "small: x W^T, ff back"},  {false, true, 2048, 8000, 256, "small: x E^T, vocab"},
+      {false, false, 2048, 256, 1024, "small: dy W, ff"},       {true, false, 1024, 256, 2048, "small: dy^T x, ff"},
+      {false, true, 1024, 128, 128, "tiny: x W^T, d 128"},     {false, true, 1024, 512, 128, "tiny: x W^T, ff 512"},
+      {false, true, 2048, 768, 256, "gru: x W^T, 3 x 256"},     {false, true, 64, 768, 256, "gru: h W^T, one step"},
+  };
+  std::printf("| product | M x N x K | OpenBLAS fp32 GFLOP/s | oneDNN fp32 | oneDNN bf16 | int8 (GOP/s) |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const Case& c : cases) {
+    xseq::Rng rng(1);
+    std::vector<float> a(std::size_t(c.M * c.K)), b(std::size_t(c.K * c.N)), out(std::size_t(c.M * c.N));
+    for (auto& x : a) x = rng.uniform(-1, 1);
+    for (auto& x : b) x = rng.uniform(-1, 1);
+    const std::int64_t lda = c.ta ? c.M : c.K, ldb = c.tb ? c.K : c.N;
+    auto product = [&](xseq::GemmKernel kernel) {
+      return [&, kernel] {
+        xseq::gemm(kernel, c.ta, c.tb, c.M, c.N, c.K, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, out.data(), c.N);
+      };
+    };
+    const double flop = 2.0 * double(c.M) * double(c.N) * double(c.K);
+    const auto [blas, dnn32] = best_alternating(
+        [&] { xseq::gemm_openblas(c.ta, c.tb, c.M, c.N, c.K, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, out.data(), c.N); },
+        product(xseq::GemmKernel::onednn_fp32), repeats);
+    double bf16 = 0.0, int8 = 0.0;
+    if (xseq::precision_unsupported(xseq::Precision::bf16).empty()) {
+      const auto [t16, again] =
+          best_alternating(product(xseq::GemmKernel::onednn_bf16), product(xseq::GemmKernel::onednn_bf16), repeats);
+      bf16 = flop / std::min(t16, again) * 1e-9;
+    }
+    if (!c.ta && c.tb) {  // a linear layer's x W^T: W (N x K) quantised
+      xseq::Tensor w({c.N, c.K});
+      std::copy(b.begin(), b.end(), w.data());
+      const xseq::QuantizedMatrix q = xseq::quantize_rows(w);
+      const auto [t8, again] = best_alternating([&] { xseq::int8_linear(a.data(), c.M, q, nullptr, false, out.data()); },
+                                                [&] { xseq::int8_linear(a.data(), c.M, q, nullptr, false, out.data()); },
+                                                repeats);
+      int8 = flop / std::min(t8, again) * 1e-9;
+    }
+    auto cell = [](double v) { return v > 0 ? std::to_string(int(v + 0.5)) : std::string("-"); };
+    std::printf("| %s | %lld x %lld x %lld | %.1f | %.1f | %s | %s |\n", c.what, (long long)c.M, (long long)c.N,
+                (long long)c.K, flop / blas * 1e-9, flop / dnn32 * 1e-9, cell(bf16).c_str(), cell(int8).c_str());
+    std::fflush(stdout);
+  }
+  std::printf("\n%d threads; %s; kernels %s\n", threads, xseq::onednn::describe().c_str(),
+              xseq::isa_name(xseq::cpu_isa()));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,6 +216,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--tiles") == 0) return print_tiles(repeats);
     if (std::strcmp(argv[i], "--invariant") == 0) return print_invariant(repeats);
+    if (std::strcmp(argv[i], "--backends") == 0) return print_backends(repeats, 2);
   }
   // xseq::matmul here measures the framework's overhead over the same sgemm.
   xseq::set_gemm_kernel_override(xseq::GemmKernelOverride::blas);

@@ -31,8 +31,13 @@ using BackwardFn = std::function<void(const Tensor& grad_output)>;
 
 struct Node;
 
+struct QuantizedMatrix;  // framework/quantize.hpp
+
 struct VariableImpl {
   Tensor value;
+  /// An int8 copy of a weight for inference (a quantised checkpoint): linear
+  /// layers use it under Precision::int8 (framework/quantize.hpp).
+  std::shared_ptr<const QuantizedMatrix> int8;
   Tensor grad;                  ///< undefined until a gradient arrives
   std::shared_ptr<Node> node;   ///< the op that produced this variable (null for leaves)
   bool requires_grad = false;
@@ -64,6 +69,9 @@ class Variable {
   std::int64_t numel() const { return shape().numel(); }
 
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
+  /// The weight's int8 copy, or null (framework/quantize.hpp).
+  const QuantizedMatrix* int8_weights() const { return impl_ ? impl_->int8.get() : nullptr; }
+  void set_int8_weights(std::shared_ptr<const QuantizedMatrix> q) const { checked().int8 = std::move(q); }
   void set_requires_grad(bool on);
   bool is_leaf() const { return !checked().node; }
   /// The accumulated gradient (undefined if none has arrived).

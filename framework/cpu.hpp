@@ -21,4 +21,11 @@ const char* isa_name(Isa isa);
 /// Parses a level name; throws xseq::Error listing the names on anything else.
 Isa parse_isa(const std::string& name);
 
+/// Instructions for low-precision products (framework/precision.hpp).
+enum class CpuFeature { avx512_bf16, avx512_vnni, avx_vnni, amx_bf16, amx_int8 };
+/// Whether the CPU reports `f` (XSEQ_ISA does not change the answer).
+bool cpu_has(CpuFeature f);
+/// "has avx512_bf16, avx512_vnni" / "has none of avx512_bf16, ..." for messages.
+std::string cpu_features_summary();
+
 }  // namespace xseq

@@ -138,7 +138,8 @@ Variable packed_attention(const Variable& q, const Variable& k, const Variable& 
   const std::uint64_t first = dropping ? rng->reserve(std::uint64_t(s.pairs() * s.Tq * s.Tk)) : 0;
   const detail::DropoutMask mask(dropping ? dropout_p : 0.0f, seed, first);
   // Read once here: the pair loop's threads do not see this thread's NoGradGuard.
-  const GemmKernel kernel = gemm_kernel();
+  // Attention's products stay fp32 in every precision (docs/precision.md).
+  const GemmKernel kernel = fp32_kernel(gemm_kernel());
   // In training, weights asked for (alignments, heatmaps) come from the
   // materialised kernel; inference tiles always and derives them from the
   // logsumexp (the same weights the output used, whatever the batch).
@@ -206,7 +207,7 @@ Variable attention_weights(const Variable& q, const Variable& k, std::int64_t he
   const AttentionShape s = check_shapes("attention_weights", q, k, nullptr, heads, key_padding, causal);
   Tensor P({s.B, heads, s.Tq, s.Tk});
   const float* pad = key_padding.defined() ? key_padding.data() : nullptr;
-  const GemmKernel kernel = gemm_kernel();
+  const GemmKernel kernel = fp32_kernel(gemm_kernel());
 #pragma omp parallel for schedule(static)
   for (std::int64_t pair = 0; pair < s.pairs(); ++pair)
     pair_weights(kernel, s, pair, q.value().data(), k.value().data(), pad, causal, P.data() + s.p_offset(pair));

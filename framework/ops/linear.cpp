@@ -13,6 +13,8 @@
 #include "framework/kernels/vector_kernels.hpp"
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
+#include "framework/precision.hpp"
+#include "framework/quantize.hpp"
 
 namespace xseq {
 
@@ -27,6 +29,11 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
   dims.back() = out;
   Tensor y{Shape(dims)};
   float* py = y.data();
+  // Inference on a quantised checkpoint: the weight's int8 copy (framework/quantize.hpp).
+  if (const QuantizedMatrix* q = w.int8_weights(); q && !grad_enabled() && product_precision() == Precision::int8) {
+    int8_linear(x.value().data(), rows, *q, b.defined() ? b.value().data() : nullptr, relu, py);
+    return Variable(y);
+  }
   if (b.defined()) {
     const float* pb = b.value().data();
 #pragma omp parallel for if (rows * out > kParallelGrain) schedule(static)
@@ -57,12 +64,13 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
     }
     bool fresh_x = false, fresh_w = false;
     float* dx = x.requires_grad() ? x.grad_slot(&fresh_x).data() : nullptr;
+    const GemmKernel kernel = gemm_kernel();
     float* dw = w.requires_grad() ? w.grad_slot(&fresh_w).data() : nullptr;
     const float* pw = w.value().data();
     const float* px = x.value().data();
     // Inside another parallel region (a custom layer's own loop) the team would be 1.
     const int threads = omp_in_parallel() ? 1 : num_threads();
-    if (dx && dw && threads > 1) {
+    if (dx && dw && threads > 1 && kernel == GemmKernel::blas) {
       // The two products have the same FLOP count and are independent: run them
       // side by side, each block a band of rows of one of them with serial BLAS
       // (7-10% faster per training step than one after the other). The blocks are
@@ -79,8 +87,8 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
                     dw, in);
       }
     } else {
-      if (dx) gemm(false, false, rows, in, out, 1.0f, dy, out, pw, in, fresh_x ? 0.0f : 1.0f, dx, in);
-      if (dw) gemm(true, false, out, in, rows, 1.0f, dy, out, px, in, fresh_w ? 0.0f : 1.0f, dw, in);
+      if (dx) gemm(kernel, false, false, rows, in, out, 1.0f, dy, out, pw, in, fresh_x ? 0.0f : 1.0f, dx, in);
+      if (dw) gemm(kernel, true, false, out, in, rows, 1.0f, dy, out, px, in, fresh_w ? 0.0f : 1.0f, dw, in);
     }
     if (b.defined() && b.requires_grad()) detail::reduce_add_to(relu ? masked : gy, b.grad_buffer());
   });

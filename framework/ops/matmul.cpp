@@ -8,6 +8,8 @@
 //   !tb: dB = gemm(A, dC, !ta, false)      tb: dB = gemm(dC, A, true, ta)
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
+#include "framework/precision.hpp"
+#include "framework/quantize.hpp"
 
 namespace xseq {
 namespace {
@@ -67,6 +69,12 @@ MatmulPlan plan_matmul(const Shape& as, const Shape& bs, bool ta, bool tb) {
 Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
   const MatmulPlan p = plan_matmul(a.shape(), b.shape(), ta, tb);
   Tensor y(p.out_shape);
+  // A tied output projection h E^T on a quantised checkpoint: E's int8 copy.
+  if (const QuantizedMatrix* q = b.int8_weights();
+      q && !ta && tb && b.ndim() == 2 && !grad_enabled() && product_precision() == Precision::int8) {
+    int8_linear(a.value().data(), a.numel() / p.K, *q, nullptr, false, y.data());
+    return Variable(y);
+  }
   gemm_batched(ta, tb, p.batch, p.M, p.N, p.K, 1.0f, a.value().data(), p.stride_a, b.value().data(),
                p.stride_b, 0.0f, y.data(), p.M * p.N);
 
