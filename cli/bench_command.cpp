@@ -43,6 +43,10 @@ Command add_bench(CLI::App& root) {
       ->check(CLI::IsMember({"auto", "blas", "batch_invariant"}))
       ->capture_default_str();
   add_threads_flag(*cmd, f->threads, "train.threads");
+  cmd->add_option("--precision", f->options.precision,
+                  "products: fp32, bf16 or auto for training (default: train.precision); fp32, bf16 or int8 "
+                  "with --decode (default fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8", "auto"}));
   cmd->add_flag("--decode", f->options.decode, "greedy decoding instead of training steps");
   cmd->add_flag("--profile", f->options.profile, "per-op forward/backward times to stderr");
   return {cmd, [f] {

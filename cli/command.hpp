@@ -110,6 +110,7 @@ struct DecodeFlags {
   std::int64_t top_k = 0;
   double top_p = 1.0;
   std::uint64_t seed = 1;
+  std::string precision;  ///< --precision; "" = the checkpoint's
   std::vector<std::string> checkpoints;  ///< --checkpoint, repeatable: an ensemble
   DecodeOptions options() const {
     DecodeOptions o;
@@ -145,7 +146,17 @@ inline TranslatorOptions translator_options(const DecodeFlags& f, int threads) {
   o.batch_size = f.batch;
   o.max_input = f.max_input > 0 ? f.max_input : 0;
   o.threads = threads;
+  o.precision = f.precision;
   return o;
+}
+
+/// --precision fp32|bf16|int8 of the decoding commands (docs/precision.md).
+inline CLI::Option* add_precision_flag(CLI::App& cmd, std::string& precision) {
+  return cmd
+      .add_option("--precision", precision,
+                  "products: fp32, bf16 (needs avx512_bf16) or int8 (weights quantised per output row, "
+                  "activations per row; default: the checkpoint's, int8 for a quantised one, else fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
 }
 
 /// What two decoding flags together cannot mean: a command-line error (exit 2).
@@ -197,6 +208,7 @@ inline void add_decode_flags(CLI::App& cmd, DecodeFlags& f, std::int64_t default
     cmd.add_option("--n-best", f.n_best, "print the N best hypotheses of beam search per sentence (N <= --beam)")
         ->check(kInteger)
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{256}));
+  add_precision_flag(cmd, f.precision);
   cmd.add_flag("--sample", f.sample, "draw each next token from the model's distribution instead of searching");
   cmd.add_option("--temperature", f.temperature, "with --sample: divide the log-probabilities by T (> 0)")
       ->check(kFiniteNumber)

@@ -39,6 +39,9 @@ int evaluate_checkpoint(const EvalFlags& f, Communicator& comm) {
   o.batch_size = f.decode.batch;
   o.max_input = f.decode.max_input > 0 ? f.decode.max_input : 0;
   o.threads = f.threads;
+  o.precision = f.decode.precision;
+  std::string precision;
+  o.precision_used = &precision;
   std::vector<std::string> hyps;
   o.hypotheses = &hyps;
   o.communicator = &comm;
@@ -49,6 +52,8 @@ int evaluate_checkpoint(const EvalFlags& f, Communicator& comm) {
     std::printf("%-18s %.6g\n", k.c_str(), v);
     json[k] = v;
   }
+  json["precision"] = precision;
+  std::printf("%-18s %s\n", "precision", precision.c_str());
   std::printf("%s\n%s\n", bleu_line(metrics.at("bleu"), 1).c_str(), chrf_line(metrics.at("chrf"), 1).c_str());
   if (!f.json.empty()) write_text_file(f.json, json.dump() + "\n", "--json");
   if (!f.hyps.empty()) {

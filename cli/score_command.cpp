@@ -18,6 +18,7 @@ struct ScoreFlags {
   std::string checkpoint, data;
   std::int64_t batch = 64, max_input = -1;
   int threads = -1;
+  std::string precision;
 };
 
 void print_score(std::int64_t index, double log_prob, std::int64_t tokens) {
@@ -37,6 +38,7 @@ int score_one_process(const ScoreFlags& f) {
   o.batch_size = f.batch;
   o.max_input = f.max_input > 0 ? f.max_input : 0;
   o.threads = f.threads;
+  o.precision = f.precision;
   const Translator translator(f.checkpoint, o);
   const ParallelText text = read_corpus(f.data);
   std::vector<std::string> sources, targets;
@@ -66,6 +68,7 @@ int score_sharded(const ScoreFlags& f, Communicator& comm) {
   const TokenizedCorpus corpus = encode_corpus(text, l.pipeline.source_side(), l.pipeline.target_side(),
                                                l.pipeline.source_vocab, l.pipeline.target_vocab, eo, &report);
   if (comm.rank() == 0) report_truncated(text.origin(), report.truncated, max_input);
+  if (!f.precision.empty()) set_model_precision(*l.model, parse_precision(f.precision, "--precision"));
   const std::vector<PairScore> scores = score_corpus(*l.model, corpus, f.batch, &comm);
   if (comm.rank() != 0) return 0;
   for (std::int64_t i = 0; i < corpus.size(); ++i)
@@ -95,6 +98,7 @@ Command add_score_command(CLI::App& root) {
       ->check(kInteger)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   add_threads_flag(*cmd, f->threads, "the checkpoint's train.threads");
+  add_precision_flag(*cmd, f->precision);
   return {cmd, [f] {
             Communicator& comm = process_communicator();
             if (comm.size() == 1) return score_one_process(*f);

@@ -59,6 +59,7 @@ Command add_serve_command(CLI::App& root) {
         "batches decoded at once per model (0 = one per decoding thread, each batch on one thread; "
         "1 = one batch at a time on all threads)",
         0, 1024);
+  add_precision_flag(*cmd, o->precision);
   limit(*cmd, "--max-batch-tokens", o->max_batch_tokens, "source tokens per decoded batch", std::int64_t{1},
         std::int64_t{1} << 24);
   limit(*cmd, "--max-wait-ms", o->max_wait_ms, "how long a free decoding thread waits for companions (0 = none)", std::int64_t{0},

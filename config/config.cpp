@@ -339,6 +339,10 @@ const std::vector<Field>& schema() {
       int_field("train", "seed", &Config::train, &T::seed, "weights, dropout and batch order", at_least(0)),
       int_field("train", "threads", &Config::train, &T::threads, "threads for kernels and BLAS (0 = all cores)",
                 between(0, kMaxThreads)),
+      str_field("train", "precision", &Config::train, &T::precision,
+                "matrix products of training: fp32, bf16 (needs avx512_bf16 or AMX; fp32 master weights, "
+                "softmax, layer norm and loss) or auto (bf16 where the CPU has it)",
+                {"fp32", "bf16", "auto"}),
       str_field("train", "out_dir", &Config::train, &T::out_dir, "run directory (log.jsonl, last.h5, best.h5, config.toml)"),
       str_field("train", "init_from", &Config::train, &T::init_from,
                 "fine-tune from this checkpoint's weights, like --init-from (relative to the working directory)"),

@@ -42,6 +42,10 @@ struct TrainConfig {
   std::int64_t accumulate = 1, valid_every = 250, checkpoint_every = 250, log_every = 50, patience = 0;
   std::string metric = "exact_match";
   std::int64_t seed = 1, threads = 0;
+  /// Matrix products of training: fp32, bf16 (oneDNN; fp32 master weights,
+  /// accumulation, loss, softmax and layer norm) or auto (bf16 where the CPU has
+  /// avx512_bf16 or AMX-BF16). docs/precision.md.
+  std::string precision = "fp32";
   std::string out_dir = "runs/run";
   std::string init_from;  ///< fine-tune from this checkpoint (as --init-from; empty = off; --resume ignores it)
   std::int64_t valid_max_sentences = 0;  ///< greedy-decode at most this many validation sentences (0 = all)

@@ -30,6 +30,7 @@ std::vector<std::vector<float>> head_rows(const Variable& heads, std::int64_t r)
 std::vector<Hypothesis> pick_decode(Seq2SeqModel& model, const IndexTensor& source, const Lengths& lengths,
                                     const DecodeOptions& options, const TokenPicker& pick) {
   NoGradGuard no_grad;
+  PrecisionGuard precision(model.inference_precision());
   const std::int64_t B = source.shape[0];
   std::vector<Hypothesis> out(static_cast<std::size_t>(B));
   std::unique_ptr<DecoderState> state = model.encode(source, lengths);
@@ -256,6 +257,7 @@ class BeamSearch {
 std::vector<std::vector<Hypothesis>> beam_decode_nbest(Seq2SeqModel& model, const IndexTensor& source,
                                                        const Lengths& lengths, const DecodeOptions& options) {
   NoGradGuard no_grad;
+  PrecisionGuard precision(model.inference_precision());
   return BeamSearch(model, source, lengths, options).run();
 }
 

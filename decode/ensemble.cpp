@@ -27,6 +27,13 @@ std::string pipeline_difference(const H5File& a, const H5File& b) {
 
 }  // namespace
 
+std::vector<NamedParameter> EnsembleModel::int8_parameters() const {
+  std::vector<NamedParameter> out;
+  for (const auto& m : members_)
+    for (NamedParameter& p : m->int8_parameters()) out.push_back(std::move(p));
+  return out;
+}
+
 EnsembleModel::EnsembleModel(std::vector<std::shared_ptr<Seq2SeqModel>> members) : members_(std::move(members)) {
   XSEQ_CHECK(members_.size() >= 2, "an ensemble needs at least two models, got ", members_.size());
   const bool training = members_[0]->training();  // registering a child sets it to our mode

@@ -29,6 +29,8 @@ class EnsembleModel : public Seq2SeqModel {
   DecodeStep step(DecoderState& state, const std::vector<std::int32_t>& tokens) override;
   std::int64_t target_vocab() const override { return members_[0]->target_vocab(); }
   const std::vector<std::shared_ptr<Seq2SeqModel>>& members() const { return members_; }
+  /// Every member's int8_parameters().
+  std::vector<NamedParameter> int8_parameters() const override;
 
  private:
   std::vector<std::shared_ptr<Seq2SeqModel>> members_;

@@ -54,6 +54,7 @@ std::vector<PairScore> score_corpus(Seq2SeqModel& model, const TokenizedCorpus& 
                                     Communicator* communicator) {
   XSEQ_CHECK(batch_size >= 1, "score: the batch size must be >= 1, got ", batch_size);
   NoGradGuard no_grad;
+  PrecisionGuard precision(model.inference_precision());
   const bool was_training = model.training();
   model.eval();
   std::vector<PairScore> out(static_cast<std::size_t>(corpus.size()));

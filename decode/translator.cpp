@@ -63,7 +63,11 @@ std::shared_ptr<Seq2SeqModel> share_weights(const TrainedModel& t, const Seq2Seq
   const auto to = copy->named_parameters();
   XSEQ_CHECK(from.size() == to.size(), "translator: a rebuilt model has ", to.size(), " parameters, the loaded one ",
              from.size());
-  for (std::size_t i = 0; i < from.size(); ++i) to[i].variable.mutable_value() = from[i].variable.value();
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    to[i].variable.mutable_value() = from[i].variable.value();
+    to[i].variable.set_int8_weights(from[i].variable.impl()->int8);  // shared too
+  }
+  copy->set_inference_precision(model.inference_precision());
   copy->eval();
   return copy;
 }
@@ -116,6 +120,8 @@ void TranslatorOptions::validate() const {
                 batch_tokens);
   XSEQ_CHECK_AS(OptionError, max_input >= 0 && max_input <= (std::int64_t(1) << 20), "max_input must be in [0, ",
                 std::int64_t(1) << 20, "] (0 = the model's data.max_len), got ", max_input);
+  XSEQ_CHECK_AS(OptionError, precision.empty() || precision == "fp32" || precision == "bf16" || precision == "int8",
+                "precision must be fp32, bf16, int8 or empty (the checkpoint's), got '", precision, "'");
 }
 
 struct Translator::Impl {
@@ -180,6 +186,17 @@ void Translator::Impl::load() {
                                                 : kDefaultMaxInput;
   threads = options.threads >= 0 ? options.threads : static_cast<int>(loaded.config.train.threads);
   if (threads <= 0) threads = omp_get_num_procs();
+  const Precision precision = options.precision.empty() ? loaded.model->inference_precision()
+                                                        : parse_precision(options.precision, "precision");
+  const auto set_precision = [&](Seq2SeqModel& m) {
+    try {
+      set_model_precision(m, precision);
+    } catch (const std::exception& e) {
+      throw OptionError(e.what());
+    }
+  };
+  set_precision(*loaded.model);
+  for (TrainedModel& m : members) m.model->set_inference_precision(precision);  // quantised below, when copied
   models.push_back(loaded.model);
   for (int w = 1; w < options.workers; ++w) {
     if (members.size() == 1) {
@@ -190,6 +207,7 @@ void Translator::Impl::load() {
     for (const auto& m : members) copies.push_back(share_weights(m, *m.model));
     auto ensemble = std::make_shared<EnsembleModel>(std::move(copies));
     ensemble->eval();
+    set_precision(*ensemble);
     models.push_back(ensemble);
   }
   for (std::size_t w = models.size(); w-- > 0;) free.push_back(w);
@@ -396,5 +414,6 @@ const std::vector<std::string>& Translator::checkpoints() const { return impl_->
 const Config& Translator::config() const { return impl_->loaded.config; }
 std::int64_t Translator::max_input() const { return impl_->max_input; }
 int Translator::threads() const { return impl_->threads; }
+std::string Translator::precision() const { return precision_name(impl_->loaded.model->inference_precision()); }
 
 }  // namespace xseq

@@ -64,6 +64,11 @@ struct TranslatorOptions : SearchOptions {
   std::int64_t max_input = 0;
   /// Longer inputs are cut to max_input (and flagged); false: InputError.
   bool truncate = true;
+  /// The products of decoding and scoring: "fp32", "bf16" (oneDNN; needs
+  /// avx512_bf16 or AMX) or "int8" (weights quantised per output row, activations
+  /// per row at run time); "" = the checkpoint's (int8 for a quantised one, else
+  /// fp32). docs/precision.md. A precision this CPU lacks is an OptionError.
+  std::string precision;
 
   /// SearchOptions::validate and the fields above.
   void validate() const;
@@ -137,6 +142,8 @@ class Translator {
   std::int64_t max_input() const;
   /// The thread count each call runs with (options().threads resolved).
   int threads() const;
+  /// The precision of its products (options().precision resolved): fp32, bf16 or int8.
+  std::string precision() const;
 
  private:
   struct Impl;

@@ -171,6 +171,7 @@ std::map<std::string, double> metrics_of(const std::vector<BatchTally>& tallies,
 std::map<std::string, double> evaluate(Seq2SeqModel& model, const TextPipeline& pipeline, const TokenizedCorpus& corpus,
                                        const ParallelText& text, const EvalOptions& options) {
   NoGradGuard no_grad;
+  PrecisionGuard precision(model.inference_precision());
   const bool was_training = model.training();
   model.eval();
   BatchOptions bo;
@@ -225,6 +226,9 @@ std::map<std::string, double> evaluate_test_set(const std::vector<std::string>& 
   const std::int64_t max_input = o.max_input > 0 ? o.max_input : l.config.data.max_len > 0 ? l.config.data.max_len : 1024;
   const bool rank0 = o.communicator == nullptr || o.communicator->rank() == 0;
   const TokenizedCorpus corpus = encode_test_set(l, text, max_input, o.tell && rank0);
+  set_model_precision(*l.model, o.precision.empty() ? l.model->inference_precision()
+                                                    : parse_precision(o.precision, "--precision"));
+  if (o.precision_used) *o.precision_used = precision_name(l.model->inference_precision());
   EvalOptions eo;
   eo.batch_size = o.batch_size;
   eo.decode = o.decode;

@@ -49,6 +49,9 @@ struct TestSetOptions {
   std::vector<std::string>* hypotheses = nullptr;  ///< receives the decoded sentences, in file order
   Communicator* communicator = nullptr;            ///< mpirun: see EvalOptions
   bool tell = true;  ///< print the truncation count to stderr (rank 0)
+  /// Products: fp32, bf16, int8, or "" = the checkpoint's (TranslatorOptions::precision).
+  std::string precision;
+  std::string* precision_used = nullptr;  ///< receives the precision resolved
 };
 
 /// The metrics evaluate() gives, keyed as `xseq eval --json` writes them.

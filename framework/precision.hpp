@@ -16,10 +16,16 @@ const char* precision_name(Precision p);
 /// and listing the names on anything else.
 Precision parse_precision(const std::string& name, const std::string& what);
 
-/// Why this CPU cannot run `p`'s products natively ("" when it can): bf16 needs
-/// avx512_bf16 (or AMX-BF16), int8 AVX-512 VNNI or AVX-VNNI; fp32 runs anywhere.
-/// XSEQ_ISA below avx512 counts as the CPU lacking them.
+/// Why this CPU cannot run `p`'s products ("" when it can): bf16 needs
+/// avx512_bf16 (or AMX-BF16) and kernels at avx512 (XSEQ_ISA); int8 needs AVX2
+/// (oneDNN's int8 kernels; VNNI makes them fast); fp32 runs anywhere.
 std::string precision_unsupported(Precision p);
+
+/// A training precision by name: fp32, bf16, or auto (bf16 where
+/// precision_unsupported(bf16) is empty, fp32 elsewhere). int8 trains nothing,
+/// and bf16 on a CPU without it is an xseq::Error: both name `what` (the key or
+/// flag) and, for bf16, the missing feature.
+Precision training_precision(const std::string& name, const std::string& what);
 
 /// The precision of the products that ops start on this thread: fp32 unless a
 /// PrecisionGuard says otherwise (the trainer under train.precision = "bf16", the

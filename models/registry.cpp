@@ -76,3 +76,18 @@ SourceWithEos append_source_eos(const IndexTensor& source, const Lengths& length
 }
 
 }  // namespace xseq
+
+namespace xseq {
+
+void set_model_precision(Seq2SeqModel& model, Precision p) {
+  const std::string why = precision_unsupported(p);
+  XSEQ_CHECK(why.empty(), "precision ", precision_name(p), ": ", why);
+  if (p == Precision::int8) {
+    for (const NamedParameter& w : model.int8_parameters())
+      if (!w.variable.int8_weights())
+        w.variable.set_int8_weights(std::make_shared<const QuantizedMatrix>(quantize_rows(w.variable.value())));
+  }
+  model.set_inference_precision(p);
+}
+
+}  // namespace xseq

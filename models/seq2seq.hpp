@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "framework/layers/registry.hpp"
+#include "framework/precision.hpp"
+#include "framework/quantize.hpp"
 
 namespace xseq {
 
@@ -79,7 +81,25 @@ class Seq2SeqModel : public Module {
   /// next token's log-probabilities. Costs O(t) at step t, not O(t^2).
   virtual DecodeStep step(DecoderState& state, const std::vector<std::int32_t>& tokens) = 0;
   virtual std::int64_t target_vocab() const = 0;
+
+  /// The weights int8 inference quantises (framework/quantize.hpp): every Dense
+  /// layer's weight; a model whose output projection is a tied embedding adds it.
+  virtual std::vector<NamedParameter> int8_parameters() const { return dense_weights(*this); }
+  /// The precision decoding, scoring and evaluation with this model run their
+  /// products in (pick_decode, beam search, score_corpus and evaluate set it for
+  /// their calls): fp32 unless set_inference_precision says (a quantised
+  /// checkpoint loads as int8; --precision).
+  Precision inference_precision() const { return inference_precision_; }
+  void set_inference_precision(Precision p) { inference_precision_ = p; }
+
+ private:
+  Precision inference_precision_ = Precision::fp32;
 };
+
+/// Makes `model` decode in `p`: int8 quantises its int8_parameters() (those
+/// without an int8 copy yet: a quantised checkpoint brings its own); bf16
+/// needs the CPU's bf16 products (an xseq::Error naming the missing feature).
+void set_model_precision(Seq2SeqModel& model, Precision p);
 
 /// A registered model's factory reads `config` (its [model.options] through
 /// config.options.get_*). make_model refuses [model.options] keys it did not read.

@@ -95,6 +95,14 @@ Variable TransformerModel::encode_memory(const IndexTensor& source, const Length
   return apply_extra_layers(extra_, x, lengths);
 }
 
+std::vector<NamedParameter> TransformerModel::int8_parameters() const {
+  std::vector<NamedParameter> out = dense_weights(*this);
+  if (!output_)
+    for (const NamedParameter& p : named_parameters())
+      if (p.variable.value().data() == tgt_embed_->weight().value().data()) out.push_back(p);
+  return out;
+}
+
 Variable TransformerModel::project(const Variable& h) const {
   return output_ ? output_->forward(h) : matmul(h, tgt_embed_->weight(), false, true);
 }

@@ -18,6 +18,8 @@ class TransformerModel : public Seq2SeqModel {
   std::unique_ptr<DecoderState> encode(const IndexTensor& source, const Lengths& source_lengths) override;
   DecodeStep step(DecoderState& state, const std::vector<std::int32_t>& tokens) override;
   std::int64_t target_vocab() const override { return target_vocab_; }
+  /// The Dense weights, and the target embedding when it is the output projection (tie_output).
+  std::vector<NamedParameter> int8_parameters() const override;
 
  private:
   Variable embed(const Embedding& table, Module& positions, const IndexTensor& ids, std::int64_t offset);

@@ -225,6 +225,7 @@ std::shared_ptr<const Translator> Server::load(const ModelSpec& spec, json& summ
   t.threads = std::max(1, total / std::max(1, models * t.workers));
   t.batch_size = 65536;  // the batcher sizes batches (by tokens); the Translator decodes them whole
   t.batch_tokens = o_.max_batch_tokens;
+  t.precision = o_.precision;
   const auto start = Clock::now();
   auto translator = std::make_shared<const Translator>(spec.checkpoints, t);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -238,7 +239,8 @@ std::shared_ptr<const Translator> Server::load(const ModelSpec& spec, json& summ
              {"load_seconds", seconds},
              {"loaded_at", utc_now()},
              {"threads", t.threads},
-             {"workers", t.workers}};
+             {"workers", t.workers},
+             {"precision", translator->precision()}};
   return translator;
 }
 

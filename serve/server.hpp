@@ -22,6 +22,7 @@ struct ServeOptions {
   int http_threads = 64;                  ///< HTTP workers (they mostly wait for decoding)
   int threads = 0;                        ///< decoding threads in all (0 = all cores)
   int workers = 0;                        ///< batches decoded at once per model (0: one per decoding thread)
+  std::string precision;                  ///< fp32, bf16, int8; "" = each checkpoint's (TranslatorOptions)
   std::int64_t max_batch_tokens = 4096;   ///< source tokens per batch
   std::int64_t max_wait_ms = 0;           ///< how long a free decoding thread waits for companions
   std::int64_t max_queued_tokens = 262144;

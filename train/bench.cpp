@@ -18,6 +18,7 @@
 #include "framework/ops/flash_attention.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
+#include "framework/precision.hpp"
 #include "framework/profiler.hpp"
 #include "models/flops.hpp"
 #include "train/distributed_training.hpp"
@@ -176,6 +177,14 @@ nlohmann::ordered_json bench_json(const Config& config, const BenchShape& s, con
   return json;
 }
 
+// --precision (or train.precision) on this CPU; --decode makes the model decode in it.
+Precision bench_precision(const Config& config, const BenchOptions& f, Seq2SeqModel& model) {
+  if (!f.decode) return training_precision(f.precision.empty() ? config.train.precision : f.precision, "--precision");
+  const Precision p = f.precision.empty() ? Precision::fp32 : parse_precision(f.precision, "xseq bench --precision");
+  set_model_precision(model, p);
+  return p;
+}
+
 }  // namespace
 
 int run_bench(const Config& config, const BenchOptions& f) {
@@ -196,9 +205,13 @@ int run_bench(const Config& config, const BenchOptions& f) {
   Rng rng(static_cast<std::uint64_t>(config.train.seed));  // the same weights on every rank
   auto model = make_model(config.model, V, V, rng);
   Rng data_rng(static_cast<std::uint64_t>(config.train.seed) + 1000003u * std::uint64_t(comm.rank()));
+  const Precision precision = bench_precision(config, f, *model);
+  PrecisionGuard products(precision);
   const BenchTimes times = f.decode ? bench_decoding(*model, shape, f, data_rng)
                                     : bench_training(*model, config, shape, f, data_rng, parallel);
-  if (comm.rank() == 0) std::printf("%s\n", bench_json(config, shape, f, times, comm.size()).dump().c_str());
+  nlohmann::ordered_json json = bench_json(config, shape, f, times, comm.size());
+  json["precision"] = precision_name(precision);
+  if (comm.rank() == 0) std::printf("%s\n", json.dump().c_str());
   if (f.profile) {
     profiler::enable(false);
     if (comm.rank() == 0) std::fprintf(stderr, "%s", profiler::report(f.steps).c_str());

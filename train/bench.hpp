@@ -16,6 +16,9 @@ struct BenchOptions {
   /// The products' kernel (framework/blas.hpp): auto (decoding batch-invariant,
   /// training OpenBLAS), blas or batch_invariant for every product.
   std::string gemm = "auto";
+  /// Products: training fp32, bf16 or auto (empty = the config's train.precision);
+  /// --decode fp32, bf16 or int8 (empty = fp32). docs/precision.md.
+  std::string precision;
   bool decode = false;   ///< greedy decoding instead of training steps
   bool profile = false;  ///< per-op times to stderr
 };

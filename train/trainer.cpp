@@ -20,6 +20,7 @@
 #include "framework/ema.hpp"
 #include "framework/h5_attributes.hpp"
 #include "framework/parallel.hpp"
+#include "framework/precision.hpp"
 #include "train/averaging.hpp"
 #include "train/distributed_training.hpp"
 #include "eval/evaluation.hpp"
@@ -52,6 +53,15 @@ class StopSignals {
   void (*previous_int_)(int) = SIG_DFL;
   void (*previous_term_)(int) = SIG_DFL;
 };
+
+// train.precision on this CPU (a ConfigError naming the file when bf16 is missing).
+Precision configured_precision(const Config& config) {
+  try {
+    return xseq::training_precision(config.train.precision, "train.precision");
+  } catch (const Error& e) {
+    throw ConfigError(config.source + ": " + e.what());
+  }
+}
 
 bool higher_is_better(const std::string& metric) { return metric != "loss"; }
 
@@ -131,6 +141,7 @@ class Trainer {
   const std::string last_path_, best_path_;
   const bool quiet_;  ///< no terminal output (options.quiet, or not rank 0)
   const bool tty_;
+  const Precision precision_;  ///< of the training products (train.precision on this CPU)
   std::unique_ptr<PreparedData> data_;
   std::shared_ptr<Seq2SeqModel> model_;
   std::unique_ptr<Optimizer> optimizer_;
@@ -163,7 +174,8 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
       last_path_((dir_ / "last.h5").string()),
       best_path_((dir_ / "best.h5").string()),
       quiet_(options.quiet || !parallel_.writer()),
-      tty_(isatty(fileno(stderr)) && !quiet_) {
+      tty_(isatty(fileno(stderr)) && !quiet_),
+      precision_(configured_precision(config)) {
   set_num_threads(static_cast<int>(tc_.threads));
   if (parallel_.writer()) prepare_run_directory(tc_.out_dir, quiet_);
   // Resume and --init-from: the text pipeline comes from the checkpoint so ids stay the same.
@@ -346,6 +358,7 @@ double Trainer::accumulate_gradients() {
     tokens += double(batches.back().target_tokens());
   }
   BatchRngStreams streams(*model_, per_update);
+  PrecisionGuard precision(precision_);  // forward and backward; the optimizer is fp32
   double step_loss = 0;
   const auto [first, last] = parallel_.share(tc_.accumulate);
   for (std::int64_t j = first; j < last; ++j) {
@@ -571,7 +584,8 @@ void Trainer::save_last() {
 
 TrainResult Trainer::run() {
   if (!quiet_) {
-    say("model " + config_.model.type + ": " + std::to_string(model_->parameter_count()) + " parameters; " +
+    say("model " + config_.model.type + ": " + std::to_string(model_->parameter_count()) + " parameters, " +
+        precision_name(precision_) + " products; " +
         std::to_string(data_->train.size()) + " training pairs, " + std::to_string(batches_->batches_per_epoch()) +
         " batches per epoch; run directory " + tc_.out_dir);
   }

@@ -65,6 +65,7 @@ TranslatorOptions read_options(const py::dict& d) {
     else if (k == "batch_tokens") o.batch_tokens = value.cast<std::int64_t>();
     else if (k == "max_input") o.max_input = value.cast<std::int64_t>();
     else if (k == "truncate") o.truncate = value.cast<bool>();
+    else if (k == "precision" && !value.is_none()) o.precision = value.cast<std::string>();
   }
   return o;
 }
@@ -217,7 +218,8 @@ void bind_inference(py::module_& m) {
       .def("tokenize", &Translator::tokenize, py::arg("text"))
       .def_property_readonly("checkpoints", &Translator::checkpoints)
       .def_property_readonly("max_input", &Translator::max_input)
-      .def_property_readonly("threads", &Translator::threads);
+      .def_property_readonly("threads", &Translator::threads)
+      .def_property_readonly("precision", &Translator::precision);
 
   py::class_<CheckpointFile>(m, "_Checkpoint")
       .def(py::init<const std::string&>(), py::arg("path"))

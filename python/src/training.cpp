@@ -66,7 +66,7 @@ DecodeOptions decode_options(const py::dict& d) {
 }
 
 py::tuple evaluate(const std::vector<std::string>& checkpoints, const std::string& data, const py::dict& decode,
-                   std::int64_t batch_size, std::int64_t max_input, int threads) {
+                   std::int64_t batch_size, std::int64_t max_input, int threads, const std::string& precision) {
   check_not_forked();
   TestSetOptions o;
   o.decode = decode_options(decode);
@@ -83,6 +83,11 @@ py::tuple evaluate(const std::vector<std::string>& checkpoints, const std::strin
   o.batch_size = batch_size;
   o.max_input = max_input;
   o.threads = threads;
+  XSEQ_CHECK_AS(OptionError, precision.empty() || precision == "fp32" || precision == "bf16" || precision == "int8",
+                "precision must be fp32, bf16, int8 or None (the checkpoint's), got '", precision, "'");
+  o.precision = precision;
+  std::string used;
+  o.precision_used = &used;
   std::vector<std::string> hyps;
   o.hypotheses = &hyps;
   note_threads_used();
@@ -91,7 +96,9 @@ py::tuple evaluate(const std::vector<std::string>& checkpoints, const std::strin
     py::gil_scoped_release release;
     metrics = evaluate_test_set(checkpoints, data, o);
   }
-  return py::make_tuple(metrics_dict(metrics), hyps);
+  py::dict found = metrics_dict(metrics);
+  found["precision"] = used;
+  return py::make_tuple(found, hyps);
 }
 
 LayerOption layer_option(const py::handle& v) {
@@ -149,7 +156,7 @@ void bind_training(py::module_& m) {
   m.def("_train", &train, py::arg("text"), py::arg("origin"), py::arg("overrides"), py::arg("from_file"),
         py::arg("resume"), py::arg("init_from"), py::arg("on_log"));
   m.def("_evaluate", &evaluate, py::arg("checkpoints"), py::arg("data"), py::arg("decode"), py::arg("batch_size"),
-        py::arg("max_input"), py::arg("threads"));
+        py::arg("max_input"), py::arg("threads"), py::arg("precision"));
   m.def(
       "_config_load",
       [](const std::string& path, const std::vector<std::string>& overrides) {

@@ -78,6 +78,7 @@ _SEARCH = {
 _RESOURCES = {
     "threads": (_INT, "an int"), "workers": (_INT, "an int"), "batch_size": (_INT, "an int"),
     "batch_tokens": (_INT, "an int"), "max_input": (_INT, "an int"), "truncate": (_BOOL, "a bool"),
+    "precision": ((str, type(None)), "'fp32', 'bf16', 'int8' or None"),
 }
 
 
@@ -97,7 +98,8 @@ class Translator:
     mean of the models' log-probabilities). Options have the names and defaults
     of ``xseq translate``'s flags; ``threads`` (-1: the checkpoint's
     train.threads, 0: all cores) and ``workers`` (calls that run at once) set the
-    resources. Outputs do not depend on batching: a sentence gets the same text
+    resources; ``precision`` ('fp32', 'bf16', 'int8'; None: the checkpoint's, int8
+    for a quantised one) the products (docs/precision.md). Outputs do not depend on batching: a sentence gets the same text
     and score to the last bit alone or with others.
     """
 
@@ -105,7 +107,8 @@ class Translator:
                  beam: int = 1, n_best: int = 1, alpha: float = 0.6, max_len_ratio: float = 2.0,
                  max_len_extra: int = 10, max_len: int = 0, sample: bool = False, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0, seed: int = 1, threads: int = -1, workers: int = 1,
-                 batch_size: int = 32, batch_tokens: int = 0, max_input: int = 0, truncate: bool = True) -> None:
+                 batch_size: int = 32, batch_tokens: int = 0, max_input: int = 0, truncate: bool = True,
+                 precision: Optional[str] = None) -> None:
         if isinstance(path_or_paths, (str, os.PathLike)):
             paths = [os.fspath(path_or_paths)]
         else:
@@ -115,7 +118,8 @@ class Translator:
                        top_k=top_k, top_p=top_p, seed=seed)
         _checked(options, _SEARCH)
         resources = _checked(dict(threads=threads, workers=workers, batch_size=batch_size,
-                                  batch_tokens=batch_tokens, max_input=max_input, truncate=truncate), _RESOURCES)
+                                  batch_tokens=batch_tokens, max_input=max_input, truncate=truncate,
+                                  precision=precision), _RESOURCES)
         if seed < 0:
             raise OptionError(f"seed must be >= 0, got {seed}")
         self._impl = _xseq._Translator(paths, {**options, **resources})
@@ -183,6 +187,11 @@ class Translator:
     def threads(self) -> int:
         """The thread count each call runs with."""
         return self._impl.threads
+
+    @property
+    def precision(self) -> str:
+        """The precision of the products: 'fp32', 'bf16' or 'int8'."""
+        return self._impl.precision
 
     @property
     def max_input(self) -> int:
@@ -413,19 +422,19 @@ def evaluate(checkpoint: Union[str, os.PathLike, Sequence[Union[str, os.PathLike
              data: Union[str, os.PathLike], *, beam: int = 1, alpha: float = 0.6, max_len_ratio: float = 2.0,
              max_len_extra: int = 10, sample: bool = False, temperature: float = 1.0, top_k: int = 0,
              top_p: float = 1.0, seed: int = 1, batch_size: int = 64, max_input: int = 0, threads: int = -1,
-             hypotheses: Optional[list] = None) -> dict:
+             precision: Optional[str] = None, hypotheses: Optional[list] = None) -> dict:
     """The metrics of a checkpoint (or an ensemble) on a test file: exactly the keys
     and values ``xseq eval --json`` writes. ``hypotheses``, a list, receives the
     decoded sentences."""
     paths = [os.fspath(checkpoint)] if isinstance(checkpoint, (str, os.PathLike)) else [os.fspath(c) for c in checkpoint]
     decode = _checked(dict(beam=beam, alpha=alpha, max_len_ratio=max_len_ratio, max_len_extra=max_len_extra,
                            sample=sample, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed), _SEARCH)
-    _checked(dict(threads=threads, batch_size=batch_size, max_input=max_input), _RESOURCES)
+    _checked(dict(threads=threads, batch_size=batch_size, max_input=max_input, precision=precision), _RESOURCES)
     if batch_size < 1:
         raise OptionError(f"batch_size must be >= 1, got {batch_size}")
     if max_input < 0:
         raise OptionError(f"max_input must be >= 0 (0 = the model's data.max_len), got {max_input}")
-    found, hyps = _xseq._evaluate(paths, os.fspath(data), decode, batch_size, max_input, threads)
+    found, hyps = _xseq._evaluate(paths, os.fspath(data), decode, batch_size, max_input, threads, precision or "")
     if hypotheses is not None:
         hypotheses.extend(hyps)
     return dict(found)
