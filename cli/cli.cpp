@@ -116,7 +116,7 @@ int xseq::cli::run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("xseq ") + kVersion);
   std::vector<Command> commands;
   for (auto add : {add_train_command, add_config_command, add_translate_command, add_eval_command, add_score_command,
-                   add_metrics_command, add_average_command, add_report_command})
+                   add_metrics_command, add_average_command, add_quantize_command, add_report_command})
     commands.push_back(add(app));
   for (auto& c : add_data_commands(app)) commands.push_back(std::move(c));
   for (auto add : {add_serve_command, add_bench_command, add_gradcheck_command, add_demo_command, add_version_command})

@@ -34,6 +34,7 @@ Command add_translate_command(CLI::App& root);
 Command add_eval_command(CLI::App& root);
 Command add_score_command(CLI::App& root);
 Command add_average_command(CLI::App& root);
+Command add_quantize_command(CLI::App& root);
 Command add_report_command(CLI::App& root);
 std::vector<Command> add_data_commands(CLI::App& root);  // data make, data stats
 Command add_bench_command(CLI::App& root);

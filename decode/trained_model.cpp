@@ -1,5 +1,6 @@
 #include "decode/trained_model.hpp"
 
+#include "framework/checkpoint.hpp"
 #include "framework/plugin.hpp"
 
 namespace xseq {
@@ -14,6 +15,7 @@ TrainedModel load_trained_model(const std::string& checkpoint) {
   Rng rng(0);
   t.model = make_model(t.config.model, t.pipeline.source_vocab.size(), t.pipeline.target_vocab.size(), rng);
   load_inference_parameters(*file, *t.model);
+  if (is_quantized(*file)) t.model->set_inference_precision(Precision::int8);  // its int8 copies came with it
   t.model->eval();
   return t;
 }

@@ -1,6 +1,7 @@
 // A checkpoint loaded for inference: its stored config, its text pipeline and
 // its model (the moving average of the weights when the checkpoint has one), in
-// eval mode. The plugins the checkpoint records are loaded first.
+// eval mode. The plugins the checkpoint records are loaded first. A quantised
+// checkpoint (xseq quantize) loads with its int8 weights and decodes in int8.
 #pragma once
 
 #include <memory>

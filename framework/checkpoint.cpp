@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "framework/quantize.hpp"
+
 namespace xseq {
 namespace {
 
@@ -30,11 +32,31 @@ void sync_directory(const std::string& path, const std::string& directory) {
              directory, "' failed: ", std::strerror(err));
 }
 
+// The parameters of `model` not in `quantized` (by name), as /params holds them.
+std::vector<NamedParameter> fp32_parameters(const Module& model, const std::vector<NamedParameter>& quantized) {
+  std::set<std::string> skip;
+  for (const auto& q : quantized) skip.insert(q.name);
+  std::vector<NamedParameter> out;
+  for (const auto& p : model.named_parameters())
+    if (!skip.count(p.name)) out.push_back(p);
+  return out;
+}
+
 void write_checkpoint(const std::string& tmp, Module& model, const Optimizer* optimizer,
-                      const CheckpointExtras& extras) {
+                      const CheckpointExtras& extras, const std::vector<NamedParameter>& quantized) {
   H5File file(tmp, H5File::Mode::truncate);
   file.set_attribute("format_version", std::to_string(kCheckpointFormatVersion));
-  for (const auto& p : model.named_parameters()) file.write("params/" + dotted_to_h5_path(p.name), p.variable.value());
+  for (const auto& p : fp32_parameters(model, quantized))
+    file.write("params/" + dotted_to_h5_path(p.name), p.variable.value());
+  if (!quantized.empty()) file.set_attribute(kQuantizedAttribute, "int8");
+  for (const auto& p : quantized) {
+    const QuantizedMatrix q = quantize_rows(p.variable.value());
+    const std::string path = dotted_to_h5_path(p.name);
+    file.write_bytes("int8/" + path, std::string(reinterpret_cast<const char*>(q.values.data()), q.values.size()));
+    Tensor scales({q.rows});
+    std::copy(q.scales.begin(), q.scales.end(), scales.data());
+    file.write("int8_scales/" + path, scales);
+  }
   if (optimizer) optimizer->save_state(file, "optimizer");
   std::ostringstream rngs;
   for (const auto& [name, rng] : model.named_rngs()) rngs << name << ' ' << rng->seed() << ' ' << rng->counter() << '\n';
@@ -49,12 +71,12 @@ void write_checkpoint(const std::string& tmp, Module& model, const Optimizer* op
 
 // Reads the temporary back before it may replace anything: the format version, the
 // parameter list, and every dataset and attribute against its checksum.
-void verify_written(const std::string& tmp, Module& model) {
+void verify_written(const std::string& tmp, Module& model, const std::vector<NamedParameter>& quantized) {
   H5File file(tmp, H5File::Mode::read);
   XSEQ_CHECK(file.checksummed() && file.attribute("format_version") == std::to_string(kCheckpointFormatVersion),
              "reading '", tmp, "' back found no checksum list or format version");
   std::vector<std::string> expected;
-  for (const auto& p : model.named_parameters()) expected.push_back(dotted_to_h5_path(p.name));
+  for (const auto& p : fp32_parameters(model, quantized)) expected.push_back(dotted_to_h5_path(p.name));
   std::sort(expected.begin(), expected.end());
   XSEQ_CHECK((expected.empty() && !file.has("params")) || file.datasets("params") == expected, "reading '", tmp,
              "' back found other parameters than were written");
@@ -81,10 +103,15 @@ pid_t temporary_owner(const std::string& name) {
 
 void save_checkpoint(const std::string& path, Module& model, const Optimizer* optimizer,
                      const CheckpointExtras& extras) {
+  save_quantized_checkpoint(path, model, {}, extras, optimizer);
+}
+
+void save_quantized_checkpoint(const std::string& path, Module& model, const std::vector<NamedParameter>& quantized,
+                               const CheckpointExtras& extras, const Optimizer* optimizer) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   try {
-    write_checkpoint(tmp, model, optimizer, extras);
-    verify_written(tmp, model);
+    write_checkpoint(tmp, model, optimizer, extras, quantized);
+    verify_written(tmp, model, quantized);
   } catch (const Error& e) {
     std::remove(tmp.c_str());
     XSEQ_CHECK(false, "cannot save checkpoint '", path, "' (a previous one stays as it was): ", e.what());
@@ -121,12 +148,55 @@ std::string inference_group(const H5File& file) { return file.has("ema") ? "ema"
 
 void load_inference_parameters(const H5File& file, Module& model) { load_parameters(file, model, inference_group(file)); }
 
+bool is_quantized(const H5File& file) { return !file.attribute(kQuantizedAttribute).empty(); }
+
+void check_not_quantized(const H5File& file, const std::string& what) {
+  XSEQ_CHECK(!is_quantized(file), what, ": checkpoint '", file.path(), "' is quantised (",
+             file.attribute(kQuantizedAttribute), ", written by xseq quantize): it holds int8 weights for decoding, "
+             "no fp32 weights or optimizer state; use the checkpoint it was quantised from");
+}
+
+namespace {
+
+// A quantised weight of `file` (int8/<path>, int8_scales/<path>) for a parameter of `shape`.
+std::shared_ptr<const QuantizedMatrix> read_quantized(const H5File& file, const std::string& name,
+                                                      const std::string& path, const Shape& shape) {
+  XSEQ_CHECK(shape.ndim() == 2, "checkpoint '", file.path(), "': parameter '", name, "' is quantised but has shape ",
+             shape, " (only 2-D weights are)");
+  auto q = std::make_shared<QuantizedMatrix>();
+  q->rows = shape[0];
+  q->cols = shape[1];
+  const std::string values = file.read_bytes("int8/" + path);
+  const Tensor scales = file.read("int8_scales/" + path);
+  XSEQ_CHECK(std::int64_t(values.size()) == q->rows * q->cols && scales.numel() == q->rows, "checkpoint '",
+             file.path(), "': quantised parameter '", name, "' has ", values.size(), " values and ", scales.numel(),
+             " scales but the model's shape ", shape, " needs ", q->rows * q->cols, " and ", q->rows);
+  q->values.resize(values.size());
+  std::memcpy(q->values.data(), values.data(), values.size());
+  q->scales.assign(scales.data(), scales.data() + scales.numel());
+  for (std::int64_t r = 0; r < q->rows; ++r)
+    XSEQ_CHECK(std::isfinite(q->scales[std::size_t(r)]) && q->scales[std::size_t(r)] > 0, "checkpoint '", file.path(),
+               "': quantised parameter '", name, "' has scale ", q->scales[std::size_t(r)], " for row ", r,
+               " (scales are finite and > 0)");
+  return q;
+}
+
+}  // namespace
+
 void load_parameters(const H5File& file, Module& model, const std::string& group) {
-  std::set<std::string> stored;
+  std::set<std::string> stored, quantized;
   if (file.has(group))
     for (const auto& d : file.datasets(group)) stored.insert(d);
+  if (group == "params" && is_quantized(file) && file.has("int8"))
+    for (const auto& d : file.datasets("int8")) quantized.insert(d);
   for (const auto& p : model.named_parameters()) {
     const std::string path = dotted_to_h5_path(p.name);
+    if (quantized.erase(path)) {  // the int8 copy, and its dequantised values for everything else
+      const auto q = read_quantized(file, p.name, path, p.variable.shape());
+      model.set_parameter(p.name, q->dequantize());
+      model.parameter(p.name).set_int8_weights(q);
+      continue;
+    }
     XSEQ_CHECK(stored.count(path), "checkpoint '", file.path(), "' has no parameter '", p.name,
                "' that the model needs (was it saved from another model config?)");
     Tensor value = file.read(group + "/" + path);
@@ -136,6 +206,7 @@ void load_parameters(const H5File& file, Module& model, const std::string& group
     model.set_parameter(p.name, value);
     stored.erase(path);
   }
+  stored.insert(quantized.begin(), quantized.end());
   if (!stored.empty()) {
     std::string name = *stored.begin();
     std::replace(name.begin(), name.end(), '/', '.');

@@ -40,12 +40,26 @@ struct CheckpointExtras {
 void save_checkpoint(const std::string& path, Module& model, const Optimizer* optimizer,
                      const CheckpointExtras& extras);
 
+/// The root attribute naming a quantised checkpoint's number format ("int8").
+constexpr const char* kQuantizedAttribute = "quantized";
+/// save_checkpoint, with the `quantized` parameters (2-D weights of `model`) stored
+/// as int8 for inference (framework/quantize.hpp: per-row symmetric):
+/// /int8/<path> the values (bytes, row-major), /int8_scales/<path> one fp32 scale
+/// per row; the other parameters under /params; the root attribute "quantized" =
+/// "int8". Every dataset is checksummed like the rest (docs/checkpoint.md).
+void save_quantized_checkpoint(const std::string& path, Module& model, const std::vector<NamedParameter>& quantized,
+                               const CheckpointExtras& extras, const Optimizer* optimizer = nullptr);
+/// True for a checkpoint written by save_quantized_checkpoint (xseq quantize).
+bool is_quantized(const H5File& file);
+/// An Error for a quantised checkpoint, naming `what` ("train --resume") and the file.
+void check_not_quantized(const H5File& file, const std::string& what);
 /// Opens a checkpoint for reading and checks its format version; errors name
 /// the file (missing, truncated, not HDF5, other version).
 std::unique_ptr<H5File> open_checkpoint(const std::string& path);
 
-/// Copies /params (or another group of parameter-shaped tensors) into `model`. A
-/// mismatch names the first missing, unexpected, mis-shaped or non-finite (NaN, inf)
+/// Copies /params (or another group of parameter-shaped tensors) into `model`. In
+/// a quantised checkpoint a weight under /int8 loads as its dequantised values
+/// with the int8 copy attached (Variable::int8_weights). A mismatch names the first missing, unexpected, mis-shaped or non-finite (NaN, inf)
 /// parameter with both shapes.
 void load_parameters(const H5File& file, Module& model, const std::string& group = "params");
 /// The weights to decode with: the moving average (/ema) when training kept one

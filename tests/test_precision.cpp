@@ -30,7 +30,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "decode/quantization.hpp"
+#include "decode/trained_model.hpp"
 #include "decode/translator.hpp"
+#include "framework/checkpoint.hpp"
 #include "framework/onednn.hpp"
 #include "framework/precision.hpp"
 #include "framework/quantize.hpp"
@@ -81,6 +84,11 @@ std::vector<double> logged_losses(const std::string& run_dir) {
     if (j.contains("loss") && j.contains("lr")) out.push_back(j["loss"].get<double>());
   }
   return out;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace
@@ -331,4 +339,82 @@ TEST_CASE("precision: a precision the CPU (or XSEQ_ISA) lacks is a clear error",
   CHECK(out.find("train.precision") != std::string::npos);
   CHECK(out.find("exit=1") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("precision: xseq quantize writes int8 weights that load as they were quantised, and is refused by training",
+          "[precision][checkpoint]") {
+  if (!precision_unsupported(Precision::int8).empty()) {
+    WARN("skipped: " << precision_unsupported(Precision::int8));
+    return;
+  }
+  namespace fs = std::filesystem;
+  const std::string dir = "test_precision_quantize";
+  fs::remove_all(dir);
+  Config c = tiny_copy(dir + "/run", 20);
+  c.train.ema_decay = 0.9;  // quantised from the moving average, as decoding uses it
+  REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
+  const std::string fp32 = dir + "/run/last.h5", int8 = dir + "/int8.h5";
+  const QuantizeReport r = quantize_checkpoint(fp32, int8);
+  const TrainedModel original = load_trained_model(fp32), quantized = load_trained_model(int8);
+  const auto weights = original.model->int8_parameters();
+  CHECK(r.quantized == std::int64_t(weights.size()));
+  CHECK(r.quantized + r.kept == std::int64_t(original.model->named_parameters().size()));
+  CHECK(r.bytes_after < r.bytes_before);
+  CHECK(r.largest_error <= r.largest_error_step / 2 * (1 + 1e-5));
+  CHECK(quantized.model->inference_precision() == Precision::int8);
+  // Each weight loads as quantize_rows of the original (values and scales exactly),
+  // its fp32 value the dequantised matrix; the rest exactly as stored.
+  for (const NamedParameter& w : weights) {
+    INFO(w.name);
+    const QuantizedMatrix want = quantize_rows(w.variable.value());
+    const Variable got = quantized.model->parameter(w.name);
+    REQUIRE(got.int8_weights() != nullptr);
+    CHECK(got.int8_weights()->values == want.values);
+    CHECK(got.int8_weights()->scales == want.scales);
+    const Tensor d = want.dequantize();
+    CHECK(std::equal(d.data(), d.data() + d.numel(), got.value().data()));
+  }
+  for (const NamedParameter& p : original.model->named_parameters())
+    if (!quantized.model->parameter(p.name).int8_weights()) {
+      INFO(p.name);
+      CHECK(std::equal(p.variable.value().data(), p.variable.value().data() + p.variable.value().numel(),
+                       quantized.model->parameter(p.name).value().data()));
+    }
+  // The Translator decodes it in int8 unless told otherwise.
+  TranslatorOptions o;
+  o.threads = 1;
+  CHECK(Translator(int8, o).precision() == "int8");
+  o.precision = "fp32";
+  CHECK(Translator(int8, o).precision() == "fp32");
+
+  // Refusals: training from it, averaging it, quantising it again or over its input.
+  const std::string why = "is quantised (int8, written by xseq quantize)";
+  CHECK_THAT(shell("", "train " + dir + "/run/config.toml --init-from " + int8), Catch::Contains(why) && Catch::Contains("exit=1"));
+  fs::copy_file(int8, dir + "/run/last.h5", fs::copy_options::overwrite_existing);
+  CHECK_THAT(shell("", "train " + dir + "/run/config.toml --resume"),
+             Catch::Contains("xseq train --resume: checkpoint '" + dir + "/run/last.h5' " + why) && Catch::Contains("exit=1"));
+  CHECK_THAT(shell("", "average " + int8 + " " + int8 + " --out " + dir + "/avg.h5"), Catch::Contains(why) && Catch::Contains("exit=1"));
+  CHECK_THAT(shell("", "quantize " + int8 + " " + dir + "/again.h5"), Catch::Contains(why) && Catch::Contains("exit=1"));
+  CHECK_THAT(shell("", "quantize " + int8 + " " + int8), Catch::Contains("is the input checkpoint") && Catch::Contains("exit=1"));
+  CHECK(!fs::exists(dir + "/avg.h5"));
+  CHECK(!fs::exists(dir + "/again.h5"));
+
+  // A flipped byte in a scale or in the int8 values is caught by the checksums.
+  const std::string good = file_text(int8);
+  auto file = open_checkpoint(int8);
+  const std::string path = dotted_to_h5_path(weights[0].name);
+  const Tensor scales = file->read("int8_scales/" + path);
+  const std::string values = file->read_bytes("int8/" + path);
+  file.reset();
+  const std::string scale_bytes(reinterpret_cast<const char*>(scales.data()), std::size_t(scales.numel()) * 4);
+  for (const auto& [dataset, bytes] : {std::pair<std::string, std::string>{"int8_scales/" + path, scale_bytes},
+                                       {"int8/" + path, values}}) {
+    const auto at = good.find(bytes);
+    REQUIRE(at != std::string::npos);
+    std::string bad = good;
+    bad[at + bytes.size() / 2] ^= 0x01;
+    std::ofstream(int8, std::ios::binary | std::ios::trunc) << bad;
+    CHECK_THROWS_WITH(load_trained_model(int8), Catch::Contains("dataset '" + dataset + "' is corrupt (checksum mismatch)"));
+  }
+  fs::remove_all(dir);
 }

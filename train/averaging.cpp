@@ -69,6 +69,7 @@ std::vector<std::string> newest_step_checkpoints(const std::string& dir, std::in
 
 void average_checkpoints(const std::vector<std::string>& paths, const std::string& out) {
   XSEQ_CHECK(paths.size() >= 2, "xseq average: give at least two checkpoints");
+  for (const auto& p : paths) check_not_quantized(*open_checkpoint(p), "xseq average");
   TrainedModel first = load_trained_model(paths[0]);
   const auto first_file = open_checkpoint(paths[0]);
   std::vector<Tensor> sums;
@@ -112,6 +113,7 @@ void average_or_copy(const std::vector<std::string>& paths, const std::string& o
     return;
   }
   load_trained_model(paths[0]);  // refuses a damaged or foreign file before it is copied
+  check_not_quantized(*open_checkpoint(paths[0]), "xseq average");
   std::filesystem::copy_file(paths[0], out, std::filesystem::copy_options::overwrite_existing);
 }
 

@@ -230,6 +230,7 @@ std::unique_ptr<H5File> Trainer::open_start_checkpoint(std::unique_ptr<TextPipel
   const std::string path = options_.resume ? last_path_ : options_.init_from;
   if (path.empty()) return nullptr;
   std::unique_ptr<H5File> file = open_checkpoint(path);
+  check_not_quantized(*file, options_.resume ? "xseq train --resume" : "--init-from / train.init_from");
   pipeline = std::make_unique<TextPipeline>(TextPipeline::load(*file));
   if (!options_.init_from.empty()) {
     XSEQ_CHECK(pipeline->tokenizer->name() == config_.data.tokenizer || config_.data.tokenizer.empty(),
