@@ -194,3 +194,26 @@ def test_spawn_works(checkpoint):
 def _translate_in_child(path):
     import xseq as x
     return x.Translator(path, threads=1).translate(["abc"])[0].text
+
+
+def test_precision_equals_the_cli(cli, checkpoint, tmp_path):
+    """precision= is --precision: int8 texts and scores equal the CLI's; a quantised
+    checkpoint decodes in int8 unless told otherwise; a bad name is an OptionError."""
+    t = xseq.Translator(checkpoint, threads=1, precision="int8")
+    assert t.precision == "int8"
+    assert xseq.Translator(checkpoint, threads=1).precision == "fp32"
+    got = "".join(r.text + "\n" for r in t.translate(SENTENCES))
+    assert got == run_cli(cli, ["translate", "--checkpoint", checkpoint, "--precision", "int8"],
+                          "\n".join(SENTENCES) + "\n").stdout
+    quantized = str(tmp_path / "int8.h5")
+    assert run_cli(cli, ["quantize", checkpoint, quantized]).returncode == 0
+    assert xseq.Translator(quantized, threads=1).precision == "int8"
+    assert xseq.Translator(quantized, threads=1, precision="fp32").precision == "fp32"
+    with pytest.raises(xseq.OptionError, match="precision must be fp32, bf16, int8"):
+        xseq.Translator(checkpoint, precision="fp16")
+    with pytest.raises(TypeError, match="precision must be"):
+        xseq.Translator(checkpoint, precision=8)
+    data = tmp_path / "test.tsv"
+    data.write_text("abc\tabc\nfed\tfed\n")
+    assert xseq.evaluate(checkpoint, data, precision="int8")["precision"] == "int8"
+    assert xseq.evaluate(quantized, data)["precision"] == "int8"
