@@ -160,6 +160,8 @@ int print_backends(int repeats, int threads) {
       {false, false, 2048, 256, 1024, "small: dy W, ff"},       {true, false, 1024, 256, 2048, "small: dy^T x, ff"},
       {false, true, 1024, 128, 128, "tiny: x W^T, d 128"},     {false, true, 1024, 512, 128, "tiny: x W^T, ff 512"},
       {false, true, 2048, 768, 256, "gru: x W^T, 3 x 256"},     {false, true, 64, 768, 256, "gru: h W^T, one step"},
+      {false, true, 64, 256, 256, "small decoding: x W^T, d 256"}, {false, true, 64, 1024, 256, "small decoding: ff 1024"},
+      {false, true, 64, 256, 1024, "small decoding: ff back"},
   };
   std::printf("| product | M x N x K | OpenBLAS fp32 GFLOP/s | oneDNN fp32 | oneDNN bf16 | int8 (GOP/s) |\n");
   std::printf("|---|---|---|---|---|---|\n");

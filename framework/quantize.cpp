@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/layers/basic.hpp"
 #include "framework/onednn.hpp"
 #include "framework/parallel.hpp"
@@ -14,14 +15,10 @@ namespace {
 
 // Quantises one row of n floats: out = round(x / s), s = max|x| / 127 (1 when 0).
 float quantize_row(const float* x, std::int64_t n, std::int8_t* out) {
-  float amax = 0.0f;
-  for (std::int64_t j = 0; j < n; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const kernels::VectorKernels& k = kernels::vector_kernels();
+  const float amax = k.abs_max(x, n);
   const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
-  const float inv = 1.0f / scale;
-  for (std::int64_t j = 0; j < n; ++j) {
-    const float v = std::nearbyint(x[j] * inv);
-    out[j] = static_cast<std::int8_t>(std::clamp(v, -127.0f, 127.0f));
-  }
+  k.quantize_s8(x, n, 1.0f / scale, out);
   return scale;
 }
 
@@ -74,14 +71,9 @@ void int8_linear(const float* x, std::int64_t rows, const QuantizedMatrix& q, co
   onednn::gemm_s8(rows, N, K, pq, q.values.data(), acc.data());
   const std::int32_t* pa = acc.data();
   const float* sw = q.scales.data();
+  const auto dequantize_row = kernels::vector_kernels().dequantize_row;
 #pragma omp parallel for if (rows * N > kParallelGrain && !omp_in_parallel()) schedule(static)
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const float sx = ps[i];
-    for (std::int64_t j = 0; j < N; ++j) {
-      const float v = float(pa[i * N + j]) * (sx * sw[j]) + (bias ? bias[j] : 0.0f);
-      y[i * N + j] = relu && v < 0.0f ? 0.0f : v;
-    }
-  }
+  for (std::int64_t i = 0; i < rows; ++i) dequantize_row(pa + i * N, ps[i], sw, bias, relu, y + i * N, N);
 }
 
 std::vector<NamedParameter> dense_weights(const Module& model) {

@@ -371,6 +371,40 @@ void check_attention_rows(const VectorKernels& k, Rng& rng) {
   }
 }
 
+// int8: the row maximum exactly, quantised values exactly nearbyint's (ties to
+// even, clamped), and the dequantised row within 3u of the double value (two
+// products and an addition, each rounded once or contracted into an FMA).
+void check_int8_rows(const VectorKernels& k, Rng& rng) {
+  for (std::int64_t n : {1, 7, 16, 33, 300}) {
+    std::vector<float> x = values(n, rng, -3.0f, 3.0f);
+    if (n > 2) x[1] = 2.5f, x[2] = -0.5f;  // exact ties once scaled by 1
+    float amax = 0.0f;
+    for (float v : x) amax = std::max(amax, std::fabs(v));
+    CHECK(k.abs_max(x.data(), n) == amax);
+    for (float inv : {1.0f, 127.0f / amax, 1000.0f}) {  // 1000: every value clamps
+      std::vector<std::int8_t> q(static_cast<std::size_t>(n));
+      k.quantize_s8(x.data(), n, inv, q.data());
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float want = std::min(std::max(std::nearbyint(x[i] * inv), -127.0f), 127.0f);
+        INFO("n " << n << " inv " << inv << " at " << i << ": x " << x[i]);
+        REQUIRE(float(q[std::size_t(i)]) == want);
+      }
+    }
+    std::vector<std::int32_t> acc(static_cast<std::size_t>(n));
+    for (auto& a : acc) a = std::int32_t(rng.uniform(-2e6f, 2e6f));
+    const std::vector<float> sw = values(n, rng, 1e-4f, 1e-2f), bias = values(n, rng, -1.0f, 1.0f);
+    for (bool relu : {false, true}) {
+      std::vector<float> y(static_cast<std::size_t>(n));
+      k.dequantize_row(acc.data(), 0.02f, sw.data(), bias.data(), relu, y.data(), n);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double p = double(acc[j]) * (double(0.02f) * double(sw[j])), want = p + bias[j];
+        const double r = relu ? std::max(want, 0.0) : want;
+        check_within("dequantize_row", std::size_t(j), y[j], r, 3.0 * u * (std::fabs(p) + std::fabs(bias[j])));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("dispatch: the kernels follow the CPU, and a set the CPU lacks is refused", "[dispatch]") {
@@ -402,6 +436,7 @@ TEST_CASE("dispatch: every kernel against a double reference, on every instructi
       check_adam(k, rng);
       check_gates(k, rng);
       check_attention_rows(k, rng);
+      check_int8_rows(k, rng);
     }
   }
 }

@@ -103,6 +103,15 @@ struct VectorKernels {
   /// row[0, n) = softmax of the row given its (finite) maximum, entries past the
   /// last finite one 0 (row_math.hpp's exp_normalize).
   void (*exp_normalize)(float* row, std::int64_t n, float max);
+
+  // --- int8 products (framework/quantize.cpp) ---
+  /// max |x[i]| (0 for n = 0)
+  float (*abs_max)(const float* x, std::int64_t n);
+  /// out[i] = x[i] * inv rounded to the nearest integer (ties to even), clamped to [-127, 127]
+  void (*quantize_s8)(const float* x, std::int64_t n, float inv, std::int8_t* out);
+  /// y[j] = acc[j] * (sx * sw[j]) + bias[j] (bias may be null), then relu if asked
+  void (*dequantize_row)(const std::int32_t* acc, float sx, const float* sw, const float* bias, bool relu, float* y,
+                         std::int64_t n);
 };
 
 /// The kernels for cpu_isa() (chosen once, the same for the whole run), or the

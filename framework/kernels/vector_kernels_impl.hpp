@@ -15,6 +15,8 @@
 #error "define XSEQ_KERNEL_ISA and XSEQ_KERNEL_TABLE before including vector_kernels_impl.hpp"
 #endif
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "framework/kernels/row_math.hpp"
@@ -364,6 +366,40 @@ void exp_shift(float* row, std::int64_t n, float shift) {
   for (std::int64_t c = 0; c < n; ++c) row[c] = vmath::exp(row[c] - shift);
 }
 
+float abs_max(const float* x, std::int64_t n) {
+  float m = 0.0f;
+#pragma omp simd reduction(max : m)
+  for (std::int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+
+// Round to nearest even by the 1.5 * 2^23 trick: exact for |v| < 2^22, which the
+// clamp below keeps (v = x * inv is within 127 (1 + 2u) of 0); it vectorises on
+// every instruction set, where nearbyint is a libm call below SSE4.1.
+void quantize_s8(const float* x, std::int64_t n, float inv, std::int8_t* out) {
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = std::min(std::max(x[i] * inv, -127.0f), 127.0f);
+    out[i] = static_cast<std::int8_t>(static_cast<std::int32_t>((v + kRound) - kRound));
+  }
+}
+
+void dequantize_row(const std::int32_t* acc, float sx, const float* sw, const float* bias, bool relu, float* y,
+                    std::int64_t n) {
+  if (bias) {
+#pragma omp simd
+    for (std::int64_t j = 0; j < n; ++j) y[j] = static_cast<float>(acc[j]) * (sx * sw[j]) + bias[j];
+  } else {
+#pragma omp simd
+    for (std::int64_t j = 0; j < n; ++j) y[j] = static_cast<float>(acc[j]) * (sx * sw[j]);
+  }
+  if (relu) {
+#pragma omp simd
+    for (std::int64_t j = 0; j < n; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+  }
+}
+
 }  // namespace
 
 // Designated initialisers (GCC accepts them in C++17): a member out of order
@@ -394,6 +430,9 @@ const VectorKernels XSEQ_KERNEL_TABLE = {
     .exp_shift_sum = exp_shift_sum,
     .exp_shift = exp_shift,
     .exp_normalize = exp_normalize,
+    .abs_max = abs_max,
+    .quantize_s8 = quantize_s8,
+    .dequantize_row = dequantize_row,
 };
 
 }  // namespace xseq::kernels

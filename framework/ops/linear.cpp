@@ -14,6 +14,7 @@
 #include "framework/ops.hpp"
 #include "framework/ops/kernels.hpp"
 #include "framework/precision.hpp"
+#include "framework/profiler.hpp"
 #include "framework/quantize.hpp"
 
 namespace xseq {
@@ -32,6 +33,7 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b, bool re
   // Inference on a quantised checkpoint: the weight's int8 copy (framework/quantize.hpp).
   if (const QuantizedMatrix* q = w.int8_weights(); q && !grad_enabled() && product_precision() == Precision::int8) {
     int8_linear(x.value().data(), rows, *q, b.defined() ? b.value().data() : nullptr, relu, py);
+    if (profiler::enabled()) profiler::record_forward(relu ? "linear_relu (int8)" : "linear (int8)");
     return Variable(y);
   }
   if (b.defined()) {

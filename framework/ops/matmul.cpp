@@ -9,6 +9,7 @@
 #include "framework/blas.hpp"
 #include "framework/ops.hpp"
 #include "framework/precision.hpp"
+#include "framework/profiler.hpp"
 #include "framework/quantize.hpp"
 
 namespace xseq {
@@ -73,6 +74,7 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
   if (const QuantizedMatrix* q = b.int8_weights();
       q && !ta && tb && b.ndim() == 2 && !grad_enabled() && product_precision() == Precision::int8) {
     int8_linear(a.value().data(), a.numel() / p.K, *q, nullptr, false, y.data());
+    if (profiler::enabled()) profiler::record_forward("matmul (int8)");
     return Variable(y);
   }
   gemm_batched(ta, tb, p.batch, p.M, p.N, p.K, 1.0f, a.value().data(), p.stride_a, b.value().data(),
