@@ -12,6 +12,7 @@
 
 #include "framework/cpu.hpp"
 #include "framework/error.hpp"
+#include "framework/kernels/vector_kernels.hpp"
 #include "framework/parallel.hpp"
 
 namespace xseq::onednn {
@@ -84,22 +85,15 @@ std::int64_t compact_bf16(const float* X, bool trans, std::int64_t rows, std::in
                           std::vector<std::uint16_t>& out) {
   const std::int64_t outer = trans ? cols : rows, inner = trans ? rows : cols;
   out.resize(static_cast<std::size_t>(outer * inner));
+  const auto convert = kernels::vector_kernels().to_bf16;
 #pragma omp parallel for if (outer * inner > kParallelGrain && !omp_in_parallel()) schedule(static)
-  for (std::int64_t r = 0; r < outer; ++r) to_bf16(X + r * ld, out.data() + r * inner, inner);
+  for (std::int64_t r = 0; r < outer; ++r) convert(X + r * ld, out.data() + r * inner, inner);
   return inner;
 }
 
 }  // namespace
 
-void to_bf16(const float* in, std::uint16_t* out, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, in + i, sizeof bits);
-    const bool nan = (bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu) != 0;
-    const std::uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);  // to nearest, ties to even
-    out[i] = static_cast<std::uint16_t>(nan ? (bits >> 16) | 0x40u : rounded >> 16);
-  }
-}
+void to_bf16(const float* in, std::uint16_t* out, std::int64_t n) { kernels::vector_kernels().to_bf16(in, out, n); }
 
 float bf16_to_float(std::uint16_t v) {
   const std::uint32_t bits = std::uint32_t(v) << 16;

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -405,6 +406,33 @@ void check_int8_rows(const VectorKernels& k, Rng& rng) {
   }
 }
 
+// bf16 rounding: every path gives the generic path's bits (integer arithmetic),
+// which round to nearest with ties to even; NaN stays NaN, infinities stay.
+void check_to_bf16(const VectorKernels& k, Rng& rng) {
+  std::vector<float> x = values(1000, rng, -1e3f, 1e3f);
+  x[0] = 1.0f + 1.0f / 256;  // a tie: down to 1
+  x[1] = 1.0f + 3.0f / 256;  // a tie: up to 1 + 4/256
+  x[2] = std::numeric_limits<float>::quiet_NaN();
+  x[3] = -std::numeric_limits<float>::infinity();
+  x[4] = std::numeric_limits<float>::max();  // rounds up to inf
+  std::vector<std::uint16_t> got(x.size()), want(x.size());
+  k.to_bf16(x.data(), got.data(), std::int64_t(x.size()));
+  kernels::vector_kernels_generic.to_bf16(x.data(), want.data(), std::int64_t(x.size()));
+  CHECK(got == want);
+  CHECK(got[0] == 0x3F80);
+  CHECK(got[1] == 0x3F82);
+  CHECK((got[2] & 0x7F80) == 0x7F80);
+  CHECK((got[2] & 0x007F) != 0);
+  CHECK(got[3] == 0xFF80);
+  CHECK(got[4] == 0x7F80);
+  for (std::size_t i = 5; i < x.size(); ++i) {
+    std::uint32_t bits = std::uint32_t(got[i]) << 16;
+    float back;
+    std::memcpy(&back, &bits, sizeof back);
+    REQUIRE(std::fabs(double(back) - double(x[i])) <= std::fabs(double(x[i])) / 256.0);  // half a step: 2^-8 of the value
+  }
+}
+
 }  // namespace
 
 TEST_CASE("dispatch: the kernels follow the CPU, and a set the CPU lacks is refused", "[dispatch]") {
@@ -437,6 +465,7 @@ TEST_CASE("dispatch: every kernel against a double reference, on every instructi
       check_gates(k, rng);
       check_attention_rows(k, rng);
       check_int8_rows(k, rng);
+      check_to_bf16(k, rng);
     }
   }
 }

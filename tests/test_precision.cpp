@@ -3,8 +3,8 @@
 // int8 decoding through the Translator; bf16 training (loss curve, resume);
 // the refusals on a CPU (or XSEQ_ISA) without the instructions.
 //
-// Bounds. u = 2^-24 (float32 unit roundoff), b = 2^-9 (bfloat16's, 8 bits of
-// mantissa with round to nearest even).
+// Bounds. u = 2^-24 (float32 unit roundoff), b = 2^-8 (bfloat16's: 8
+// significant bits, 7 stored, with round to nearest even).
 // - Quantising a row with scale s = max|x| / 127: q = round(x * fl(1/s)) is the
 //   nearest integer to x / s up to the two roundings of 1/s and the product
 //   (2u |x| / s), so |x - q s| <= s/2 + 2u|x|; dequantising (q * s in float)
@@ -45,7 +45,7 @@ using namespace xseq;
 namespace {
 
 constexpr double u = 5.9604644775390625e-08;  // 2^-24
-constexpr double bf = 1.0 / 512.0;             // 2^-9
+constexpr double bf = 1.0 / 256.0;             // 2^-8
 
 bool bf16_supported() { return precision_unsupported(Precision::bf16).empty(); }
 

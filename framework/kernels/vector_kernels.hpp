@@ -112,6 +112,10 @@ struct VectorKernels {
   /// y[j] = acc[j] * (sx * sw[j]) + bias[j] (bias may be null), then relu if asked
   void (*dequantize_row)(const std::int32_t* acc, float sx, const float* sw, const float* bias, bool relu, float* y,
                          std::int64_t n);
+
+  // --- bf16 products (framework/onednn.cpp) ---
+  /// out[i] = x[i] rounded to bfloat16 (to nearest, ties to even; a NaN stays a quiet NaN)
+  void (*to_bf16)(const float* x, std::uint16_t* out, std::int64_t n);
 };
 
 /// The kernels for cpu_isa() (chosen once, the same for the whole run), or the

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "framework/kernels/row_math.hpp"
 #include "framework/kernels/vector_kernels.hpp"
@@ -400,6 +401,17 @@ void dequantize_row(const std::int32_t* acc, float sx, const float* sw, const fl
   }
 }
 
+void to_bf16(const float* x, std::uint16_t* out, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    const bool nan = (bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu) != 0;
+    const std::uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);  // to nearest, ties to even
+    out[i] = static_cast<std::uint16_t>(nan ? (bits >> 16) | 0x40u : rounded >> 16);
+  }
+}
+
 }  // namespace
 
 // Designated initialisers (GCC accepts them in C++17): a member out of order
@@ -433,6 +445,7 @@ const VectorKernels XSEQ_KERNEL_TABLE = {
     .abs_max = abs_max,
     .quantize_s8 = quantize_s8,
     .dequantize_row = dequantize_row,
+    .to_bf16 = to_bf16,
 };
 
 }  // namespace xseq::kernels
