@@ -189,6 +189,19 @@ TEST_CASE("serve: batch requests, n-best, scores, models, health, metrics, reque
   CHECK(c.Get("/health/live")->get_header_value("X-Request-Id").size() == 16);
 }
 
+TEST_CASE("serve: --precision int8 answers as xseq translate --precision int8 and says so in /v1/models", "[server]") {
+  Server server({"--precision", "int8"}, "sint8");
+  auto c = server.client();
+  const std::vector<std::string> in = inputs();
+  const auto r = post(c, "/v1/translate", {{"texts", in}});
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  const json body = json::parse(r->body);
+  const std::vector<std::string> want = cli_outputs(in, {"--precision", "int8"});
+  for (std::size_t i = 0; i < in.size(); ++i) CHECK(body["translations"][i]["text"] == want[i]);
+  CHECK(json::parse(c.Get("/v1/models")->body)["models"][0]["precision"] == "int8");
+}
+
 TEST_CASE("serve: every error has its status and a JSON body, and the server answers after all of them",
           "[server][robust]") {
   Server server({"--max-texts", "3", "--max-chars", "50", "--max-body-bytes", "100000"}, "serr");
