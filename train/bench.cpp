@@ -15,6 +15,7 @@
 #include "framework/distributed.hpp"
 #include "framework/ema.hpp"
 #include "framework/memory.hpp"
+#include "framework/onednn.hpp"
 #include "framework/ops/flash_attention.hpp"
 #include "framework/optim.hpp"
 #include "framework/parallel.hpp"
@@ -177,6 +178,23 @@ nlohmann::ordered_json bench_json(const Config& config, const BenchShape& s, con
   return json;
 }
 
+// Which library runs the products of this benchmark, for --profile (the table
+// names ops, not libraries).
+std::string products_line(const BenchOptions& f, Precision precision) {
+  const std::string fp32_training = "fp32 " + std::string(matmul_backend_name(fp32_backend(false, true))) + " (x W^T), " +
+                                    matmul_backend_name(fp32_backend(false, false)) + " (dy W), " +
+                                    matmul_backend_name(fp32_backend(true, false)) + " (dy^T x); XSEQ_MATMUL " +
+                                    fp32_backend_setting();
+  const std::string invariant = gemm_kernel_name(GemmKernel::batch_invariant);
+  if (precision == Precision::bf16)
+    return "products: linear and output layers bf16 through " + onednn::describe() + "; attention fp32 (" +
+           (f.decode ? invariant : "OpenBLAS") + ")";
+  if (precision == Precision::int8)
+    return "products: Dense weights (and a tied output) int8 through " + onednn::describe() +
+           " (int8_linear); attention fp32 (" + invariant + ")";
+  return "products: " + (f.decode ? "fp32 " + invariant : fp32_training);
+}
+
 // --precision (or train.precision) on this CPU; --decode makes the model decode in it.
 Precision bench_precision(const Config& config, const BenchOptions& f, Seq2SeqModel& model) {
   if (!f.decode) return training_precision(f.precision.empty() ? config.train.precision : f.precision, "--precision");
@@ -214,7 +232,8 @@ int run_bench(const Config& config, const BenchOptions& f) {
   if (comm.rank() == 0) std::printf("%s\n", json.dump().c_str());
   if (f.profile) {
     profiler::enable(false);
-    if (comm.rank() == 0) std::fprintf(stderr, "%s", profiler::report(f.steps).c_str());
+    if (comm.rank() == 0)
+      std::fprintf(stderr, "%s%s\n", profiler::report(f.steps).c_str(), products_line(f, precision).c_str());
   }
   return 0;
 }
