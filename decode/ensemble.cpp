@@ -92,7 +92,9 @@ TrainedModel load_ensemble(const std::vector<std::string>& checkpoints) {
   TrainedModel out = load_trained_model(checkpoints[0]);
   std::vector<std::shared_ptr<Seq2SeqModel>> members{out.model};
   for (std::size_t k = 1; k < checkpoints.size(); ++k) members.push_back(load_trained_model(checkpoints[k]).model);
+  const Precision precision = members[0]->inference_precision();  // int8 when the first is quantised
   out.model = std::make_shared<EnsembleModel>(std::move(members));
+  out.model->set_inference_precision(precision);
   out.model->eval();
   return out;
 }

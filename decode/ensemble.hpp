@@ -37,7 +37,8 @@ class EnsembleModel : public Seq2SeqModel {
 };
 
 /// One checkpoint: exactly load_trained_model (no wrapper). Several: their
-/// models as an EnsembleModel, with the first one's config and text pipeline.
+/// models as an EnsembleModel, with the first one's config, text pipeline and
+/// inference precision (int8 when the first is quantised).
 /// Every checkpoint must have the first one's tokenizer and vocabularies, else an
 /// Error naming both checkpoints and what differs.
 TrainedModel load_ensemble(const std::vector<std::string>& checkpoints);

@@ -186,7 +186,8 @@ void Translator::Impl::load() {
                                                 : kDefaultMaxInput;
   threads = options.threads >= 0 ? options.threads : static_cast<int>(loaded.config.train.threads);
   if (threads <= 0) threads = omp_get_num_procs();
-  const Precision precision = options.precision.empty() ? loaded.model->inference_precision()
+  // By default the first checkpoint's: int8 for a quantised one, else fp32.
+  const Precision precision = options.precision.empty() ? members[0].model->inference_precision()
                                                         : parse_precision(options.precision, "precision");
   const auto set_precision = [&](Seq2SeqModel& m) {
     try {

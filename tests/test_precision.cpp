@@ -384,6 +384,8 @@ TEST_CASE("precision: xseq quantize writes int8 weights that load as they were q
   TranslatorOptions o;
   o.threads = 1;
   CHECK(Translator(int8, o).precision() == "int8");
+  CHECK(Translator(std::vector<std::string>{int8, fp32}, o).precision() == "int8");  // an ensemble: the first's
+  CHECK(Translator(std::vector<std::string>{fp32, int8}, o).precision() == "fp32");
   o.precision = "fp32";
   CHECK(Translator(int8, o).precision() == "fp32");
 
