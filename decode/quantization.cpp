@@ -10,10 +10,9 @@
 namespace xseq {
 namespace {
 
-// The report's error fields for one weight.
-void measure(const NamedParameter& w, QuantizeReport& r) {
+// The report's error fields for one weight and its quantised copy.
+void measure(const NamedParameter& w, const QuantizedMatrix& q, QuantizeReport& r) {
   const Tensor& value = w.variable.value();
-  const QuantizedMatrix q = quantize_rows(value);
   const Tensor back = q.dequantize();
   for (std::int64_t i = 0; i < value.numel(); ++i) {
     const double err = std::abs(double(value.data()[i]) - double(back.data()[i]));
@@ -38,7 +37,9 @@ QuantizeReport quantize_checkpoint(const std::string& in, const std::string& out
   QuantizeReport r;
   const std::vector<NamedParameter> weights = t.model->int8_parameters();
   for (const NamedParameter& w : weights) {
-    measure(w, r);
+    auto q = std::make_shared<const QuantizedMatrix>(quantize_rows(w.variable.value()));
+    measure(w, *q, r);
+    w.variable.set_int8_weights(std::move(q));  // what the file stores
     ++r.quantized;
     r.quantized_values += w.variable.value().numel();
   }

@@ -22,24 +22,6 @@ namespace {
 // --max-input when neither the option nor the model's data.max_len sets it.
 constexpr std::int64_t kDefaultMaxInput = 1024;
 
-DecodeOptions decode_options(const SearchOptions& s) {
-  DecodeOptions o;
-  o.beam = s.beam;
-  o.n_best = s.n_best;
-  o.alpha = s.alpha;
-  o.max_len_ratio = s.max_len_ratio;
-  o.max_len_extra = s.max_len_extra;
-  o.max_len = s.max_len;
-  o.sample = s.sample;
-  o.temperature = s.temperature;
-  o.top_k = s.top_k;
-  o.top_p = s.top_p;
-  o.seed = s.seed;
-  o.keep_attention = s.attention;
-  o.keep_head_attention = s.attention;
-  return o;
-}
-
 // Sets this thread's OpenMP thread count for one call and restores it: another
 // thread's (another Translator's) count is a separate setting.
 class ThreadCountScope {
@@ -86,6 +68,24 @@ TrainedModel load_checkpoint(const std::string& path) {
 
 }  // namespace
 
+DecodeOptions decode_options(const SearchOptions& s) {
+  DecodeOptions o;
+  o.beam = s.beam;
+  o.n_best = s.n_best;
+  o.alpha = s.alpha;
+  o.max_len_ratio = s.max_len_ratio;
+  o.max_len_extra = s.max_len_extra;
+  o.max_len = s.max_len;
+  o.sample = s.sample;
+  o.temperature = s.temperature;
+  o.top_k = s.top_k;
+  o.top_p = s.top_p;
+  o.seed = s.seed;
+  o.keep_attention = s.attention;
+  o.keep_head_attention = s.attention;
+  return o;
+}
+
 void SearchOptions::validate() const {
   XSEQ_CHECK_AS(OptionError, beam >= 1 && beam <= 256, "beam must be in [1, 256], got ", beam);
   XSEQ_CHECK_AS(OptionError, n_best >= 1 && n_best <= beam, "n_best ", n_best, " needs a beam of at least ", n_best,
@@ -120,7 +120,7 @@ void TranslatorOptions::validate() const {
                 batch_tokens);
   XSEQ_CHECK_AS(OptionError, max_input >= 0 && max_input <= (std::int64_t(1) << 20), "max_input must be in [0, ",
                 std::int64_t(1) << 20, "] (0 = the model's data.max_len), got ", max_input);
-  XSEQ_CHECK_AS(OptionError, precision.empty() || precision == "fp32" || precision == "bf16" || precision == "int8",
+  XSEQ_CHECK_AS(OptionError, precision.empty() || is_precision_name(precision),
                 "precision must be fp32, bf16, int8 or empty (the checkpoint's), got '", precision, "'");
 }
 
@@ -197,7 +197,6 @@ void Translator::Impl::load() {
     }
   };
   set_precision(*loaded.model);
-  for (TrainedModel& m : members) m.model->set_inference_precision(precision);  // quantised below, when copied
   models.push_back(loaded.model);
   for (int w = 1; w < options.workers; ++w) {
     if (members.size() == 1) {

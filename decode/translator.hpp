@@ -47,6 +47,10 @@ struct SearchOptions {
   void validate() const;
 };
 
+struct DecodeOptions;  // decode/decoding.hpp
+/// The decoder's options for a search (attention kept when asked for).
+DecodeOptions decode_options(const SearchOptions& search);
+
 /// SearchOptions plus what a Translator is built with.
 struct TranslatorOptions : SearchOptions {
   /// OpenMP threads of one translate/score call (each call sets them for its

@@ -50,7 +50,9 @@ void write_checkpoint(const std::string& tmp, Module& model, const Optimizer* op
     file.write("params/" + dotted_to_h5_path(p.name), p.variable.value());
   if (!quantized.empty()) file.set_attribute(kQuantizedAttribute, "int8");
   for (const auto& p : quantized) {
-    const QuantizedMatrix q = quantize_rows(p.variable.value());
+    QuantizedMatrix fresh;
+    const QuantizedMatrix& q = p.variable.int8_weights() ? *p.variable.int8_weights()
+                                                          : (fresh = quantize_rows(p.variable.value()));
     const std::string path = dotted_to_h5_path(p.name);
     file.write_bytes("int8/" + path, std::string(reinterpret_cast<const char*>(q.values.data()), q.values.size()));
     Tensor scales({q.rows});

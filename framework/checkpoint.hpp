@@ -43,7 +43,8 @@ void save_checkpoint(const std::string& path, Module& model, const Optimizer* op
 /// The root attribute naming a quantised checkpoint's number format ("int8").
 constexpr const char* kQuantizedAttribute = "quantized";
 /// save_checkpoint, with the `quantized` parameters (2-D weights of `model`) stored
-/// as int8 for inference (framework/quantize.hpp: per-row symmetric):
+/// as int8 for inference (framework/quantize.hpp: per-row symmetric; a weight's
+/// attached int8 copy when it has one, else quantize_rows of its value):
 /// /int8/<path> the values (bytes, row-major), /int8_scales/<path> one fp32 scale
 /// per row; the other parameters under /params; the root attribute "quantized" =
 /// "int8". Every dataset is checksummed like the rest (docs/checkpoint.md).

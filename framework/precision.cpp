@@ -16,6 +16,11 @@ const char* precision_name(Precision p) {
   }
 }
 
+bool is_precision_name(const std::string& name) {
+  return name == precision_name(Precision::fp32) || name == precision_name(Precision::bf16) ||
+         name == precision_name(Precision::int8);
+}
+
 Precision parse_precision(const std::string& name, const std::string& what) {
   for (Precision p : {Precision::fp32, Precision::bf16, Precision::int8})
     if (name == precision_name(p)) return p;

@@ -12,6 +12,8 @@ enum class Precision : unsigned char { fp32, bf16, int8 };
 
 /// "fp32", "bf16", "int8".
 const char* precision_name(Precision p);
+/// True for "fp32", "bf16" and "int8".
+bool is_precision_name(const std::string& name);
 /// Parses a precision name; throws xseq::Error naming `what` (a flag or key)
 /// and listing the names on anything else.
 Precision parse_precision(const std::string& name, const std::string& what);

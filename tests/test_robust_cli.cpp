@@ -9,6 +9,7 @@
 #include "helpers.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
+#include "tiny_run.hpp"
 #include "cli/cli.hpp"
 #include "train/trainer.hpp"
 
@@ -18,24 +19,8 @@ using xseq::test::run_xseq;
 
 namespace {
 
-// A directory with tiny.toml and a trained run (run/best.h5), made once per
-// process (ctest runs test cases in parallel processes).
-const std::string& tiny_run() {
-  static const std::string dir = [] {
-    const std::string d = "test_robust_cli-" + std::to_string(::getpid());
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
-    const std::vector<std::string> sets{"train.max_steps=20", "train.out_dir=\"" + d + "/run\""};
-    const Config c = parse_config(xseq::test::kTinyCopyConfig, "tiny.toml", sets);
-    std::ofstream(d + "/tiny.toml") << c.to_toml();
-    REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
-    return d;
-  }();
-  static const struct RemoveAtExit {
-    ~RemoveAtExit() { std::filesystem::remove_all(dir); }
-  } remove_at_exit;
-  return dir;
-}
+// A directory with tiny.toml and a trained run (run/best.h5).
+const std::string& tiny_run() { return xseq::test::tiny_run("test_robust_cli", 20); }
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include "helpers.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
+#include "tiny_run.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;
@@ -25,22 +26,8 @@ using json = nlohmann::json;
 
 namespace {
 
-// A tiny trained model, made once per process.
-const std::string& serve_dir() {
-  static const std::string dir = [] {
-    const std::string d = "test_serve-" + std::to_string(::getpid());
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
-    const Config c = parse_config(xseq::test::kTinyCopyConfig, "tiny.toml",
-                                  {"train.max_steps=60", "train.out_dir=\"" + d + "/run\""});
-    REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
-    return d;
-  }();
-  static const struct RemoveAtExit {
-    ~RemoveAtExit() { std::filesystem::remove_all(dir); }
-  } remove_at_exit;
-  return dir;
-}
+// A tiny trained model.
+const std::string& serve_dir() { return xseq::test::tiny_run("test_serve", 60); }
 std::string model_path() { return serve_dir() + "/run/last.h5"; }
 
 // A server process; the port it chose; stopped (SIGTERM) when it goes away.

@@ -14,6 +14,7 @@
 #include "helpers.hpp"
 #include "process.hpp"
 #include "tiny_config.hpp"
+#include "tiny_run.hpp"
 #include "train/trainer.hpp"
 
 using namespace xseq;
@@ -21,23 +22,8 @@ using xseq::test::run_xseq;
 
 namespace {
 
-// A run directory with a partly trained tiny model (run/last.h5), made once per
-// process (ctest runs test cases in parallel processes).
-const std::string& tiny_model() {
-  static const std::string dir = [] {
-    const std::string d = "test_translator-" + std::to_string(::getpid());
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
-    const Config c = parse_config(xseq::test::kTinyCopyConfig, "tiny.toml",
-                                  {"train.max_steps=60", "train.out_dir=\"" + d + "/run\""});
-    REQUIRE(train_model(c, TrainOptions{false, true, nullptr}).exit_code == 0);
-    return d;
-  }();
-  static const struct RemoveAtExit {
-    ~RemoveAtExit() { std::filesystem::remove_all(dir); }
-  } remove_at_exit;
-  return dir;
-}
+// A run directory with a partly trained tiny model (run/last.h5).
+const std::string& tiny_model() { return xseq::test::tiny_run("test_translator", 60); }
 std::string checkpoint() { return tiny_model() + "/run/last.h5"; }
 
 // Random strings over the task's alphabet, 1 to 10 letters (and a few empty ones).

@@ -12,6 +12,25 @@
 #include "module.h"
 
 namespace xseq::python {
+
+void read_search(const py::dict& d, SearchOptions& o) {
+  for (const auto& [key, value] : d) {
+    const std::string k = py::str(key);
+    if (k == "beam") o.beam = value.cast<std::int64_t>();
+    else if (k == "n_best") o.n_best = value.cast<std::int64_t>();
+    else if (k == "alpha") o.alpha = value.cast<double>();
+    else if (k == "max_len_ratio") o.max_len_ratio = value.cast<double>();
+    else if (k == "max_len_extra") o.max_len_extra = value.cast<std::int64_t>();
+    else if (k == "max_len") o.max_len = value.cast<std::int64_t>();
+    else if (k == "sample") o.sample = value.cast<bool>();
+    else if (k == "temperature") o.temperature = value.cast<double>();
+    else if (k == "top_k") o.top_k = value.cast<std::int64_t>();
+    else if (k == "top_p") o.top_p = value.cast<double>();
+    else if (k == "seed") o.seed = value.cast<std::uint64_t>();
+    else if (k == "attention") o.attention = value.cast<bool>();
+  }
+}
+
 namespace {
 
 // rows[i][j] -> a float32 numpy array (n, m); (0, 0) when empty.
@@ -35,23 +54,14 @@ py::array_t<float> cube(const std::vector<std::vector<std::vector<float>>>& t) {
   return out;
 }
 
-// Options come as a dict from the Python wrapper (which checks the names).
-void read_search(const py::dict& d, SearchOptions& o) {
-  for (const auto& [key, value] : d) {
-    const std::string k = py::str(key);
-    if (k == "beam") o.beam = value.cast<std::int64_t>();
-    else if (k == "n_best") o.n_best = value.cast<std::int64_t>();
-    else if (k == "alpha") o.alpha = value.cast<double>();
-    else if (k == "max_len_ratio") o.max_len_ratio = value.cast<double>();
-    else if (k == "max_len_extra") o.max_len_extra = value.cast<std::int64_t>();
-    else if (k == "max_len") o.max_len = value.cast<std::int64_t>();
-    else if (k == "sample") o.sample = value.cast<bool>();
-    else if (k == "temperature") o.temperature = value.cast<double>();
-    else if (k == "top_k") o.top_k = value.cast<std::int64_t>();
-    else if (k == "top_p") o.top_p = value.cast<double>();
-    else if (k == "seed") o.seed = value.cast<std::uint64_t>();
-    else if (k == "attention") o.attention = value.cast<bool>();
-  }
+// A call's search options: the Translator's, with what `search` (a dict or None)
+// overrides; the call is about to start threads.
+SearchOptions call_search(const Translator& t, const py::object& search) {
+  check_not_forked();
+  SearchOptions s = t.options();
+  if (!search.is_none()) read_search(search.cast<py::dict>(), s);
+  note_threads_used();
+  return s;
 }
 
 TranslatorOptions read_options(const py::dict& d) {
@@ -186,10 +196,7 @@ void bind_inference(py::module_& m) {
           "translate",
           [](const Translator& t, const std::vector<std::string>& sources, const py::object& search,
              std::int64_t first_index) {
-            check_not_forked();
-            SearchOptions s = t.options();
-            if (!search.is_none()) read_search(search.cast<py::dict>(), s);
-            note_threads_used();
+            const SearchOptions s = call_search(t, search);
             py::gil_scoped_release release;
             return t.translate(sources, s, first_index);
           },
@@ -198,10 +205,7 @@ void bind_inference(py::module_& m) {
           "translate_tokens",
           [](const Translator& t, const std::vector<std::vector<std::string>>& sources, const py::object& search,
              std::int64_t first_index) {
-            check_not_forked();
-            SearchOptions s = t.options();
-            if (!search.is_none()) read_search(search.cast<py::dict>(), s);
-            note_threads_used();
+            const SearchOptions s = call_search(t, search);
             py::gil_scoped_release release;
             return t.translate_tokens(sources, s, first_index);
           },

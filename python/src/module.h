@@ -3,6 +3,10 @@
 
 #include <pybind11/pybind11.h>
 
+namespace xseq {
+struct SearchOptions;
+}
+
 namespace xseq::python {
 
 namespace py = pybind11;
@@ -16,5 +20,8 @@ void bind_training(py::module_& m);            // training.cpp: train, evaluate,
 void check_not_forked();
 /// Records that xseq is about to start threads (so that a later fork is refused).
 void note_threads_used();
+/// Sets the search options a dict from the Python wrapper names (inference.cpp;
+/// the wrapper checks the names and types).
+void read_search(const py::dict& d, SearchOptions& o);
 
 }  // namespace xseq::python

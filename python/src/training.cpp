@@ -8,6 +8,7 @@
 #include "eval/evaluation.hpp"
 #include "eval/metrics.hpp"
 #include "framework/layer_check.hpp"
+#include "framework/precision.hpp"
 #include "module.h"
 #include "train/trainer.hpp"
 
@@ -48,42 +49,18 @@ py::dict train(const std::string& text, const std::string& origin, const std::ve
   return out;
 }
 
-DecodeOptions decode_options(const py::dict& d) {
-  DecodeOptions o;
-  for (const auto& [key, value] : d) {
-    const std::string k = py::str(key);
-    if (k == "beam") o.beam = value.cast<std::int64_t>();
-    else if (k == "alpha") o.alpha = value.cast<double>();
-    else if (k == "max_len_ratio") o.max_len_ratio = value.cast<double>();
-    else if (k == "max_len_extra") o.max_len_extra = value.cast<std::int64_t>();
-    else if (k == "sample") o.sample = value.cast<bool>();
-    else if (k == "temperature") o.temperature = value.cast<double>();
-    else if (k == "top_k") o.top_k = value.cast<std::int64_t>();
-    else if (k == "top_p") o.top_p = value.cast<double>();
-    else if (k == "seed") o.seed = value.cast<std::uint64_t>();
-  }
-  return o;
-}
-
 py::tuple evaluate(const std::vector<std::string>& checkpoints, const std::string& data, const py::dict& decode,
                    std::int64_t batch_size, std::int64_t max_input, int threads, const std::string& precision) {
   check_not_forked();
   TestSetOptions o;
-  o.decode = decode_options(decode);
-  SearchOptions check;  // the same rules as the Translator's
-  check.beam = o.decode.beam;
-  check.alpha = o.decode.alpha;
-  check.max_len_ratio = o.decode.max_len_ratio;
-  check.max_len_extra = o.decode.max_len_extra;
-  check.sample = o.decode.sample;
-  check.temperature = o.decode.temperature;
-  check.top_k = o.decode.top_k;
-  check.top_p = o.decode.top_p;
-  check.validate();
+  SearchOptions search;  // checked by the Translator's rules
+  read_search(decode, search);
+  search.validate();
+  o.decode = decode_options(search);
   o.batch_size = batch_size;
   o.max_input = max_input;
   o.threads = threads;
-  XSEQ_CHECK_AS(OptionError, precision.empty() || precision == "fp32" || precision == "bf16" || precision == "int8",
+  XSEQ_CHECK_AS(OptionError, precision.empty() || is_precision_name(precision),
                 "precision must be fp32, bf16, int8 or None (the checkpoint's), got '", precision, "'");
   o.precision = precision;
   std::string used;
